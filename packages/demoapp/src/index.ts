@@ -1,0 +1,1 @@
+export { Demoapp, type DemoappOptions, interfaceAddress, optionsFromEnv } from './demoapp.js';
