@@ -164,11 +164,17 @@ export function createTestContext(bootstrap: Bootstrap = LAB6_BOOTSTRAP): TestCo
   return context;
 }
 
+/** Admin JSON as tests see it: indexed freely, its shape being what the assertions check. */
+// biome-ignore lint/suspicious/noExplicitAny: the assertions, not the type, pin the shape down
+export type ParsedJson = any;
+
 export interface TestAdmin {
   server: AdminServer;
   url(path: string): string;
   get(path: string): Promise<Response>;
   post(path: string, init?: RequestInit): Promise<Response>;
+  /** GET and parse the JSON body. */
+  json(path: string): Promise<ParsedJson>;
 }
 
 /** Starts the admin for `context` on 127.0.0.1 with an ephemeral port. */
@@ -183,5 +189,6 @@ export async function startTestAdmin(context: AdminContext, accessLogPath?: stri
     url,
     get: (path) => fetch(url(path)),
     post: (path, init) => fetch(url(path), { ...init, method: 'POST' }),
+    json: async (path) => (await fetch(url(path))).json(),
   };
 }
