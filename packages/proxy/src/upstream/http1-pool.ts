@@ -1,0 +1,354 @@
+/**
+ * HTTP/1.1 connection pool to one upstream host (Envoy's `source/common/http/http1/conn_pool`):
+ * keep-alive connections, one request at a time each, a FIFO of pending requests, connect
+ * timeouts, and the cluster's circuit breakers (max connections, max pending requests).
+ */
+import net from 'node:net';
+import type { Logger } from '../common/logger.js';
+import { Http1ResponseParser, HttpParseError, type ParsedResponseHead } from '../http/codec/http1-parser.js';
+import type { HeaderMap } from '../http/headers.js';
+import type { ClusterStats } from './cluster-stats.js';
+import type { Host } from './host.js';
+import type { ResourceManager } from './resource-manager.js';
+
+/** What a pool needs to know about the cluster that owns it. */
+export interface PoolClusterInfo {
+  name: string;
+  stats: ClusterStats;
+  resources: ResourceManager;
+  connectTimeoutMs: number;
+  /** 0 = unlimited. */
+  maxRequestsPerConnection: number;
+  /** Idle upstream connections are closed after this long (HttpProtocolOptions.idle_timeout, default 1 h). */
+  idleTimeoutMs: number;
+  log: Logger;
+}
+
+export type PoolFailureReason = 'overflow' | 'connection_failure' | 'timeout' | 'local_connection_failure';
+
+export interface PoolCallbacks {
+  onPoolReady(connection: UpstreamConnection): void;
+  onPoolFailure(reason: PoolFailureReason, details: string): void;
+}
+
+/** Handle to a request waiting for a connection. */
+export interface PendingStream {
+  cancel(): void;
+}
+
+/** How the stream using a connection hears about the response. */
+export interface ResponseDecoder {
+  onResponseHead(head: ParsedResponseHead): void;
+  onResponseData(chunk: Buffer): void;
+  onResponseComplete(trailers: HeaderMap | undefined): void;
+  /** The connection failed or closed before the response completed. */
+  onReset(reason: 'connection_termination' | 'protocol_error' | 'local_reset', details: string): void;
+}
+
+/** Envoy's errno-based transport failure text, e.g. `delayed connect error: 111`. */
+function transportFailure(err: NodeJS.ErrnoException): string {
+  const errnos: Record<string, number> = { ECONNREFUSED: 111, ECONNRESET: 104, EHOSTUNREACH: 113, ENETUNREACH: 101, ETIMEDOUT: 110 };
+  const n = err.code ? errnos[err.code] : undefined;
+  return n !== undefined ? `delayed connect error: ${n}` : `delayed connect error: ${err.code ?? err.message}`;
+}
+
+export class UpstreamConnection {
+  readonly socket: net.Socket;
+  private parser: Http1ResponseParser;
+  private decoder: ResponseDecoder | undefined;
+  private requestsServed = 0;
+  private readonly createdAt = performance.now();
+  private closed = false;
+  /** True while a request is using it; idle connections wait in the pool. */
+  busy = false;
+  private responseComplete = false;
+  private requestComplete = false;
+  private responseKeepAlive = true;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly host: Host,
+    private readonly pool: Http1ConnectionPool,
+    private readonly info: PoolClusterInfo,
+  ) {
+    this.socket = net.connect({ host: host.address, port: host.port });
+    this.socket.setNoDelay(true);
+    this.parser = new Http1ResponseParser({
+      onHead: (head) => {
+        if (head.status >= 100 && head.status < 200) return; // interim responses are not forwarded
+        this.responseKeepAlive = head.keepAlive;
+        this.decoder?.onResponseHead(head);
+      },
+      onBody: (chunk) => this.decoder?.onResponseData(chunk),
+      onComplete: (trailers) => {
+        this.responseComplete = true;
+        const d = this.decoder;
+        this.maybeRelease();
+        d?.onResponseComplete(trailers);
+      },
+    });
+    this.socket.on('data', (data: Buffer) => {
+      this.info.stats.upstream_cx_rx_bytes_total.inc(data.length);
+      if (!this.decoder) {
+        // Bytes on an idle connection: the server is confused; do not reuse it.
+        this.close('remote');
+        return;
+      }
+      try {
+        this.parser.execute(data);
+      } catch (err) {
+        this.info.stats.upstream_cx_protocol_error.inc();
+        const d = this.decoder;
+        this.decoder = undefined;
+        this.close('local');
+        d?.onReset('protocol_error', err instanceof HttpParseError ? err.message : String(err));
+      }
+    });
+    this.socket.on('end', () => {
+      // A response framed by connection close ends here.
+      if (this.decoder && this.parser.finishOnClose() && this.responseComplete) return;
+      this.close('remote');
+    });
+    this.socket.on('close', () => this.onClose());
+    this.socket.on('error', () => {
+      /* 'close' follows and does the accounting */
+    });
+  }
+
+  /** Starts a request on this connection; `decoder` hears the response. */
+  attach(decoder: ResponseDecoder, isHead: boolean): void {
+    this.clearIdleTimer();
+    this.decoder = decoder;
+    this.busy = true;
+    this.responseComplete = false;
+    this.requestComplete = false;
+    this.responseKeepAlive = true;
+    this.requestsServed++;
+    if (isHead) this.parser.expectHeadResponse();
+  }
+
+  write(data: Buffer | string): void {
+    const len = typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length;
+    this.info.stats.upstream_cx_tx_bytes_total.inc(len);
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+  }
+
+  /** The request (head and body) has been written completely. */
+  endRequest(): void {
+    this.requestComplete = true;
+    this.maybeRelease();
+  }
+
+  /** The stream gives up (downstream reset, timeout): the connection cannot be reused. */
+  resetStream(): void {
+    this.decoder = undefined;
+    this.close('local');
+  }
+
+  private maybeRelease(): void {
+    if (!this.responseComplete || !this.requestComplete || !this.busy) return;
+    this.decoder = undefined;
+    this.busy = false;
+    const max = this.info.maxRequestsPerConnection;
+    if (!this.responseKeepAlive || this.closed) {
+      this.close('local');
+    } else if (max > 0 && this.requestsServed >= max) {
+      this.info.stats.upstream_cx_max_requests.inc();
+      this.close('local');
+    } else {
+      this.idleTimer = setTimeout(() => {
+        this.info.stats.upstream_cx_idle_timeout.inc();
+        this.close('local');
+      }, this.info.idleTimeoutMs);
+      this.idleTimer.unref();
+      this.pool.onConnectionIdle(this);
+    }
+  }
+
+  private clearIdleTimer(): void {
+    if (this.idleTimer) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+    }
+  }
+
+  private closedBy: 'local' | 'remote' = 'remote';
+
+  close(by: 'local' | 'remote'): void {
+    if (this.closed) return;
+    this.closedBy = by;
+    this.socket.destroy();
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearIdleTimer();
+    const s = this.info.stats;
+    s.upstream_cx_destroy.inc();
+    (this.closedBy === 'local' ? s.upstream_cx_destroy_local : s.upstream_cx_destroy_remote).inc();
+    const d = this.decoder;
+    if (d) {
+      s.upstream_cx_destroy_with_active_rq.inc();
+      (this.closedBy === 'local' ? s.upstream_cx_destroy_local_with_active_rq : s.upstream_cx_destroy_remote_with_active_rq).inc();
+    }
+    s.upstream_cx_length_ms.record(performance.now() - this.createdAt);
+    this.decoder = undefined;
+    this.pool.onConnectionClosed(this);
+    d?.onReset('connection_termination', 'connection termination');
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}
+
+interface Waiter {
+  callbacks: PoolCallbacks;
+  cancelled: boolean;
+}
+
+export class Http1ConnectionPool {
+  private readonly idle: UpstreamConnection[] = [];
+  private readonly connecting = new Set<UpstreamConnection>();
+  private readonly all = new Set<UpstreamConnection>();
+  private readonly pending: Waiter[] = [];
+
+  constructor(
+    readonly host: Host,
+    private readonly info: PoolClusterInfo,
+  ) {}
+
+  /**
+   * Asks for a connection. `onPoolReady` may be called synchronously (an idle connection was
+   * free); otherwise the request waits and the returned handle can cancel it.
+   */
+  newStream(callbacks: PoolCallbacks): PendingStream | undefined {
+    while (this.idle.length > 0) {
+      const conn = this.idle.pop()!;
+      if (conn.isClosed) continue;
+      callbacks.onPoolReady(conn);
+      return undefined;
+    }
+    const res = this.info.resources;
+    if (!res.pendingRequests.canCreate()) {
+      this.info.stats.upstream_rq_pending_overflow.inc();
+      callbacks.onPoolFailure('overflow', 'pending requests overflow');
+      return undefined;
+    }
+    const waiter: Waiter = { callbacks, cancelled: false };
+    this.pending.push(waiter);
+    res.pendingRequests.inc();
+    this.info.stats.upstream_rq_pending_total.inc();
+    this.info.stats.upstream_rq_pending_active.inc();
+    // Open a connection for it unless enough are already on their way.
+    if (this.connecting.size < this.pending.length) {
+      if (res.connections.canCreate()) this.connect();
+      else this.info.stats.upstream_cx_overflow.inc();
+    }
+    return {
+      cancel: () => {
+        if (waiter.cancelled) return;
+        waiter.cancelled = true;
+        this.removeWaiter(waiter);
+        this.info.stats.upstream_rq_cancelled.inc();
+      },
+    };
+  }
+
+  private removeWaiter(waiter: Waiter): void {
+    const i = this.pending.indexOf(waiter);
+    if (i >= 0) {
+      this.pending.splice(i, 1);
+      this.info.resources.pendingRequests.dec();
+      this.info.stats.upstream_rq_pending_active.dec();
+    }
+  }
+
+  private connect(): void {
+    const s = this.info.stats;
+    const host = this.host;
+    const conn = new UpstreamConnection(host, this, this.info);
+    this.connecting.add(conn);
+    this.all.add(conn);
+    this.info.resources.connections.inc();
+    s.upstream_cx_total.inc();
+    s.upstream_cx_http1_total.inc();
+    s.upstream_cx_active.inc();
+    host.stats.cx_total++;
+    host.stats.cx_active++;
+    const started = performance.now();
+    const timer = setTimeout(() => {
+      s.upstream_cx_connect_timeout.inc();
+      this.connectFailed(conn, 'timeout', 'connection timeout');
+    }, this.info.connectTimeoutMs);
+    conn.socket.once('connect', () => {
+      clearTimeout(timer);
+      this.connecting.delete(conn);
+      s.upstream_cx_connect_ms.record(performance.now() - started);
+      this.onConnectionIdle(conn);
+    });
+    conn.socket.once('error', (err: NodeJS.ErrnoException) => {
+      if (!this.connecting.has(conn)) return;
+      clearTimeout(timer);
+      this.connectFailed(conn, 'connection_failure', `remote connection failure, transport failure reason: ${transportFailure(err)}`);
+    });
+  }
+
+  private connectFailed(conn: UpstreamConnection, reason: PoolFailureReason, details: string): void {
+    this.connecting.delete(conn);
+    this.info.stats.upstream_cx_connect_fail.inc();
+    this.host.stats.cx_connect_fail++;
+    this.info.log.debug(`connect to ${this.host.key} failed: ${details}`);
+    conn.close('local');
+    // Envoy fails the requests that were waiting for this connection; with several connections
+    // in flight only as many waiters as there are no other attempts for.
+    const excess = this.pending.length - this.connecting.size;
+    for (let i = 0; i < excess; i++) {
+      const w = this.pending.shift();
+      if (!w) break;
+      this.info.resources.pendingRequests.dec();
+      this.info.stats.upstream_rq_pending_active.dec();
+      this.info.stats.upstream_rq_pending_failure_eject.inc();
+      w.callbacks.onPoolFailure(reason, details);
+    }
+  }
+
+  /** A connection became free (just connected, or finished a request with keep-alive). */
+  onConnectionIdle(conn: UpstreamConnection): void {
+    const w = this.pending.shift();
+    if (w) {
+      this.info.resources.pendingRequests.dec();
+      this.info.stats.upstream_rq_pending_active.dec();
+      w.callbacks.onPoolReady(conn);
+      return;
+    }
+    this.idle.push(conn);
+  }
+
+  onConnectionClosed(conn: UpstreamConnection): void {
+    if (!this.all.delete(conn)) return;
+    this.connecting.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    this.info.resources.connections.dec();
+    this.info.stats.upstream_cx_active.dec();
+    this.host.stats.cx_active--;
+    // Someone may be waiting for a connection slot this one freed.
+    if (this.pending.length > this.connecting.size && this.info.resources.connections.canCreate()) this.connect();
+  }
+
+  /** Closes every connection (host removed, cluster removed, shutdown). */
+  destroy(): void {
+    for (const w of this.pending.splice(0)) {
+      this.info.resources.pendingRequests.dec();
+      this.info.stats.upstream_rq_pending_active.dec();
+      w.callbacks.onPoolFailure('local_connection_failure', 'connection pool destroyed');
+    }
+    for (const c of [...this.all]) c.close('local');
+  }
+
+  get activeConnections(): number {
+    return this.all.size;
+  }
+}

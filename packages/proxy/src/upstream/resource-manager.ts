@@ -1,0 +1,73 @@
+/**
+ * Circuit-breaker resources of one cluster at one routing priority (Envoy's ResourceManager):
+ * connections, pending requests, requests, retries. Envoy enforces its defaults
+ * (1024/1024/1024/3) even when the config says nothing, and so do we.
+ */
+import type { CircuitBreakerThresholds } from '../config/types.js';
+import type { Gauge, Scope } from '../stats/store.js';
+
+export const DEFAULT_THRESHOLDS = {
+  max_connections: 1024,
+  max_pending_requests: 1024,
+  max_requests: 1024,
+  max_retries: 3,
+} as const;
+
+export type ResourceKind = 'connections' | 'pendingRequests' | 'requests' | 'retries';
+
+export class Resource {
+  count = 0;
+  constructor(
+    readonly max: number,
+    /** `circuit_breakers.<priority>.<x>_open`: 1 while the breaker is tripped. */
+    private readonly openGauge: Gauge,
+    /** `remaining_<x>`, kept only with `track_remaining`. */
+    private readonly remainingGauge: Gauge | undefined,
+  ) {
+    this.update();
+  }
+
+  canCreate(): boolean {
+    return this.count < this.max;
+  }
+
+  inc(): void {
+    this.count++;
+    this.update();
+  }
+
+  dec(): void {
+    this.count--;
+    this.update();
+  }
+
+  private update(): void {
+    this.openGauge.set(this.count >= this.max ? 1 : 0);
+    this.remainingGauge?.set(Math.max(0, this.max - this.count));
+  }
+}
+
+export class ResourceManager {
+  readonly connections: Resource;
+  readonly pendingRequests: Resource;
+  readonly requests: Resource;
+  readonly retries: Resource;
+  readonly thresholds: Required<Pick<CircuitBreakerThresholds, 'max_connections' | 'max_pending_requests' | 'max_requests' | 'max_retries'>>;
+
+  constructor(config: CircuitBreakerThresholds | undefined, clusterScope: Scope, priority: 'default' | 'high') {
+    this.thresholds = {
+      max_connections: config?.max_connections ?? DEFAULT_THRESHOLDS.max_connections,
+      max_pending_requests: config?.max_pending_requests ?? DEFAULT_THRESHOLDS.max_pending_requests,
+      max_requests: config?.max_requests ?? DEFAULT_THRESHOLDS.max_requests,
+      max_retries: config?.max_retries ?? DEFAULT_THRESHOLDS.max_retries,
+    };
+    const scope = clusterScope.scope(`circuit_breakers.${priority}.`);
+    const track = config?.track_remaining === true;
+    const make = (max: number, open: string, remaining: string) =>
+      new Resource(max, scope.gauge(open, 'NeverImport'), track ? scope.gauge(remaining, 'NeverImport') : undefined);
+    this.connections = make(this.thresholds.max_connections, 'cx_open', 'remaining_cx');
+    this.pendingRequests = make(this.thresholds.max_pending_requests, 'rq_pending_open', 'remaining_pending');
+    this.requests = make(this.thresholds.max_requests, 'rq_open', 'remaining_rq');
+    this.retries = make(this.thresholds.max_retries, 'rq_retry_open', 'remaining_retries');
+  }
+}
