@@ -1,0 +1,312 @@
+/**
+ * Listeners: bound sockets, filter-chain selection per connection (Envoy's
+ * `filter_chain_match`, most specific first), and the terminal network filter of each chain —
+ * the HTTP connection manager or the TCP proxy. Keeps `listener.<address>.*` and
+ * `listener_manager.*` stats.
+ */
+import net from 'node:net';
+import type { Address, FilterChain, FilterChainMatch, HttpConnectionManager, Listener, TcpProxy } from '../config/types.js';
+import type { Logger, LogRegistry } from '../common/logger.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Counter, Gauge, Histogram, Scope, Store } from '../stats/store.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
+import { Http1ServerConnection, HttpConnectionManagerConfig } from '../http/connection-manager.js';
+import { TcpProxyConfig, TcpProxySession } from './tcp-proxy.js';
+
+const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+
+export interface ListenerDeps {
+  store: Store;
+  runtime: Runtime;
+  clusterManager: ClusterManager;
+  logs: LogRegistry;
+  random: () => number;
+}
+
+/** A bind failure, worded as Envoy words it, with what to do about it. */
+export class ListenerBindError extends Error {}
+
+interface ListenerStats {
+  downstream_cx_total: Counter;
+  downstream_cx_active: Gauge;
+  downstream_cx_destroy: Counter;
+  downstream_cx_length_ms: Histogram;
+  downstream_cx_overflow: Counter;
+  no_filter_chain_match: Counter;
+}
+
+/** `listener.0.0.0.0_80.`: Envoy's stat name for a listener address (or its `stat_prefix`). */
+export function listenerStatPrefix(listener: Listener): string {
+  if (listener.stat_prefix) return `listener.${listener.stat_prefix}.`;
+  const sa = listener.address?.socket_address;
+  if (!sa) return `listener.${listener.name ?? 'unnamed'}.`;
+  const addr = sa.address.includes(':') ? `[${sa.address}]` : sa.address;
+  return `listener.${addr}_${sa.port_value ?? 0}.`;
+}
+
+/** What a compiled filter chain does with a new connection. */
+type ChainHandler = (socket: net.Socket) => void;
+
+interface CompiledChain {
+  match: FilterChainMatch;
+  handle: ChainHandler;
+  close(): void;
+}
+
+export class ActiveListener {
+  readonly name: string;
+  readonly stats: ListenerStats;
+  private server: net.Server | undefined;
+  private readonly chains: CompiledChain[];
+  private readonly defaultChain: CompiledChain | undefined;
+  private readonly connections = new Set<net.Socket>();
+  private readonly httpConnections = new Set<Http1ServerConnection>();
+  boundAddress: Address | undefined;
+  private readonly log: Logger;
+
+  constructor(
+    readonly config: Listener,
+    private readonly deps: ListenerDeps,
+  ) {
+    this.name = config.name ?? '';
+    this.log = deps.logs.get('conn_handler', 'network/listener-manager.ts');
+    const scope = deps.store.scope(listenerStatPrefix(config));
+    this.stats = {
+      downstream_cx_total: scope.counter('downstream_cx_total'),
+      downstream_cx_active: scope.gauge('downstream_cx_active'),
+      downstream_cx_destroy: scope.counter('downstream_cx_destroy'),
+      downstream_cx_length_ms: scope.histogram('downstream_cx_length_ms'),
+      downstream_cx_overflow: scope.counter('downstream_cx_overflow'),
+      no_filter_chain_match: scope.counter('no_filter_chain_match'),
+    };
+    this.chains = (config.filter_chains ?? []).map((fc) => this.compileChain(fc, scope));
+    this.defaultChain = config.default_filter_chain ? this.compileChain(config.default_filter_chain, scope) : undefined;
+  }
+
+  private compileChain(fc: FilterChain, listenerScope: Scope): CompiledChain {
+    const filters = fc.filters ?? [];
+    const terminal = filters[filters.length - 1];
+    if (!terminal) throw new Error(`listener '${this.name}': a filter chain has no filters`);
+    if (filters.length > 1) {
+      const extra = filters.slice(0, -1).map((f) => f.name);
+      throw new Error(`listener '${this.name}': network filter(s) ${extra.join(', ')} are not implemented by meshcraft-proxy yet`);
+    }
+    const type = terminal.typed_config?.['@type'];
+    const name = terminal.name;
+    if (type === HCM_TYPE || (!type && ['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager'].includes(name))) {
+      const hcm = new HttpConnectionManagerConfig(terminal.typed_config as unknown as HttpConnectionManager, {
+        store: this.deps.store,
+        runtime: this.deps.runtime,
+        clusterManager: this.deps.clusterManager,
+        log: this.deps.logs.get('http', 'http/connection-manager.ts'),
+        listenerScope,
+      });
+      return {
+        match: fc.filter_chain_match ?? {},
+        handle: (socket) => {
+          const conn = new Http1ServerConnection(socket, hcm);
+          this.httpConnections.add(conn);
+          socket.once('close', () => this.httpConnections.delete(conn));
+        },
+        close: () => hcm.close(),
+      };
+    }
+    if (type === TCP_PROXY_TYPE || (!type && ['envoy.filters.network.tcp_proxy', 'envoy.tcp_proxy'].includes(name))) {
+      const tcp = new TcpProxyConfig(
+        terminal.typed_config as unknown as TcpProxy,
+        this.deps.store,
+        this.deps.clusterManager,
+        this.deps.logs.get('filter', 'network/tcp-proxy.ts'),
+        this.deps.random,
+      );
+      return { match: fc.filter_chain_match ?? {}, handle: (socket) => new TcpProxySession(socket, tcp), close: () => tcp.close() };
+    }
+    throw new Error(`listener '${this.name}': network filter '${name}' is not implemented by meshcraft-proxy yet`);
+  }
+
+  /** Binds the listener's address; rejects with an Envoy-worded, actionable error. */
+  listen(): Promise<void> {
+    const sa = this.config.address?.socket_address;
+    if (!sa) return Promise.reject(new ListenerBindError(`listener '${this.name}' has no socket address`));
+    const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        const where = `${sa.address}:${sa.port_value ?? 0}`;
+        const advice =
+          err.code === 'EADDRINUSE'
+            ? 'Address already in use — another process (or another listener) holds this port; stop it or pick another port_value'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'Cannot assign requested address — this machine has no interface with that address; use 0.0.0.0 or one of its addresses'
+              : err.code === 'EACCES'
+                ? 'Permission denied — ports below 1024 need root or CAP_NET_BIND_SERVICE; use a higher port_value'
+                : err.message;
+        reject(new ListenerBindError(`cannot bind '${where}': ${advice}`));
+      });
+      server.listen({ host: sa.address, port: sa.port_value ?? 0, exclusive: true }, () => {
+        const a = server.address() as net.AddressInfo;
+        this.boundAddress = { socket_address: { address: sa.address, port_value: a.port } };
+        resolve();
+      });
+    });
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const s = this.stats;
+    s.downstream_cx_total.inc();
+    s.downstream_cx_active.inc();
+    const started = performance.now();
+    this.connections.add(socket);
+    socket.once('close', () => {
+      this.connections.delete(socket);
+      s.downstream_cx_active.dec();
+      s.downstream_cx_destroy.inc();
+      s.downstream_cx_length_ms.record(performance.now() - started);
+    });
+    const chain = this.selectChain(socket);
+    if (!chain) {
+      s.no_filter_chain_match.inc();
+      this.log.debug(`closing connection from ${socket.remoteAddress}: no matching filter chain found`);
+      socket.destroy();
+      return;
+    }
+    chain.handle(socket);
+  }
+
+  /**
+   * Envoy's filter-chain matching: criteria are considered in a fixed order (destination port,
+   * destination IP, transport protocol, source IP, source port), and at each step the most
+   * specific chains that match survive.
+   */
+  private selectChain(socket: net.Socket): CompiledChain | undefined {
+    const localPort = socket.localPort ?? 0;
+    const localIp = unmap(socket.localAddress ?? '');
+    const remoteIp = unmap(socket.remoteAddress ?? '');
+    const remotePort = socket.remotePort ?? 0;
+    let candidates = this.chains;
+    candidates = narrow(candidates, (m) => (m.destination_port === undefined ? 0 : m.destination_port === localPort ? 1 : -1));
+    candidates = narrow(candidates, (m) => prefixScore(m.prefix_ranges, localIp));
+    candidates = narrow(candidates, (m) =>
+      m.transport_protocol === undefined ? 0 : m.transport_protocol === 'raw_buffer' ? 1 : -1,
+    );
+    candidates = narrow(candidates, (m) => prefixScore(m.source_prefix_ranges, remoteIp));
+    candidates = narrow(candidates, (m) => (!m.source_ports?.length ? 0 : m.source_ports.includes(remotePort) ? 1 : -1));
+    return candidates[0] ?? this.defaultChain;
+  }
+
+  /** `/drain_listeners`: stop accepting; live HTTP connections close after their current request. */
+  drain(): void {
+    this.server?.close();
+    for (const c of this.httpConnections) c.drain();
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      for (const c of this.chains) c.close();
+      this.defaultChain?.close();
+      if (!this.server?.listening) {
+        for (const s of this.connections) s.destroy();
+        resolve();
+        return;
+      }
+      this.server.close(() => resolve());
+      for (const s of this.connections) s.destroy();
+    });
+  }
+}
+
+/** Keeps the candidates with the highest non-negative score (-1 = does not match). */
+function narrow(chains: CompiledChain[], score: (m: FilterChainMatch) => number): CompiledChain[] {
+  let best = -1;
+  let out: CompiledChain[] = [];
+  for (const c of chains) {
+    const s = score(c.match);
+    if (s < 0) continue;
+    if (s > best) {
+      best = s;
+      out = [c];
+    } else if (s === best) {
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+/** Longest matching CIDR length + 1, 0 when no ranges are configured, -1 when none matches. */
+function prefixScore(ranges: { address_prefix: string; prefix_len?: number }[] | undefined, ip: string): number {
+  if (!ranges || ranges.length === 0) return 0;
+  let best = -1;
+  for (const r of ranges) {
+    const len = r.prefix_len ?? (net.isIPv6(r.address_prefix) ? 128 : 32);
+    if (inCidr(ip, r.address_prefix, len)) best = Math.max(best, len + 1);
+  }
+  return best;
+}
+
+function inCidr(ip: string, prefix: string, len: number): boolean {
+  if (net.isIPv4(ip) && net.isIPv4(prefix)) {
+    const toInt = (a: string) => a.split('.').reduce((acc, o) => (acc << 8) + Number(o), 0) >>> 0;
+    const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+    return (toInt(ip) & mask) === (toInt(prefix) & mask);
+  }
+  const list = new net.BlockList();
+  try {
+    list.addSubnet(prefix, len, net.isIPv6(prefix) ? 'ipv6' : 'ipv4');
+    return list.check(ip, net.isIPv6(ip) ? 'ipv6' : 'ipv4');
+  } catch {
+    return false;
+  }
+}
+
+function unmap(addr: string): string {
+  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
+}
+
+/** All listeners of the proxy, and the `listener_manager.*` stats. */
+export class ListenerManager {
+  private readonly listeners = new Map<string, ActiveListener>();
+  private readonly stats: { listener_added: Counter; listener_removed: Counter; total_listeners_active: Gauge };
+
+  constructor(private readonly deps: ListenerDeps) {
+    const scope = deps.store.scope('listener_manager.');
+    this.stats = {
+      listener_added: scope.counter('listener_added'),
+      listener_removed: scope.counter('listener_removed'),
+      total_listeners_active: scope.gauge('total_listeners_active', 'NeverImport'),
+    };
+  }
+
+  /** Creates and binds a listener; a bind failure rejects and leaves nothing behind. */
+  async add(config: Listener): Promise<ActiveListener> {
+    const listener = new ActiveListener(config, this.deps);
+    await listener.listen();
+    this.listeners.set(listener.name, listener);
+    this.stats.listener_added.inc();
+    this.stats.total_listeners_active.set(this.listeners.size);
+    return listener;
+  }
+
+  async remove(name: string): Promise<void> {
+    const l = this.listeners.get(name);
+    if (!l) return;
+    this.listeners.delete(name);
+    await l.close();
+    this.stats.listener_removed.inc();
+    this.stats.total_listeners_active.set(this.listeners.size);
+  }
+
+  all(): ActiveListener[] {
+    return [...this.listeners.values()];
+  }
+
+  drain(): void {
+    for (const l of this.listeners.values()) l.drain();
+  }
+
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.close()));
+    this.listeners.clear();
+    this.stats.total_listeners_active.set(0);
+  }
+}
