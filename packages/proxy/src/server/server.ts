@@ -1,0 +1,249 @@
+/**
+ * The proxy server: loads and validates the bootstrap, builds the runtime, stats, cluster
+ * manager, listeners and admin server, warms clusters before taking traffic (Envoy's init
+ * manager), and shuts down gracefully. It is the AdminContext the admin handlers read.
+ */
+import fs from 'node:fs';
+import type {
+  AdminContext,
+  CertificateDetails,
+  ClusterStatus,
+  ConfigSnapshot,
+  ListenerStatus,
+  ServerState,
+} from '../admin/context.js';
+import { startAdminServer } from '../admin/server.js';
+import { assertImplemented, loadBootstrap } from '../config/index.js';
+import type { Bootstrap } from '../config/types.js';
+import { durationMs } from '../common/duration.js';
+import { initHashing } from '../common/hash.js';
+import { type LoggerName, LOGGER_NAMES, LogRegistry } from '../common/logger.js';
+import { ListenerManager } from '../network/listener-manager.js';
+import { Runtime } from '../runtime/runtime.js';
+import { Store } from '../stats/store.js';
+import { ClusterManager } from '../upstream/cluster-manager.js';
+import { DnsResolver } from '../upstream/dns.js';
+import type { ServerOptions } from './options.js';
+import { ServerStatsUpdater } from './server-stats.js';
+import { versionString } from '../admin/version.js';
+
+export class Server implements AdminContext {
+  readonly store = new Store();
+  readonly runtime: Runtime;
+  readonly logs: LogRegistry;
+  readonly startedAt = new Date();
+  readonly commandLine: Record<string, unknown>;
+  readonly bootstrap: Bootstrap;
+  private readonly loadedAt = new Date().toISOString();
+  private readonly clusterManager: ClusterManager;
+  private readonly listenerManager: ListenerManager;
+  private serverState: ServerState = 'PRE_INITIALIZING';
+  private hcFailed = false;
+  private admin: { address: string; port: number; close(): Promise<void> } | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private serverStats: ServerStatsUpdater | undefined;
+  private readonly log;
+  private shuttingDown: Promise<void> | undefined;
+  /** Resolves when the server has shut down (quitquitquit, signal, or `shutdown()`). */
+  readonly stopped: Promise<void>;
+  private resolveStopped!: () => void;
+
+  private constructor(
+    private readonly options: ServerOptions,
+    bootstrap: Bootstrap,
+    logs: LogRegistry,
+  ) {
+    this.logs = logs;
+    this.log = logs.get('main', 'server/server.ts');
+    this.bootstrap = bootstrap;
+    this.commandLine = { ...options };
+    this.stopped = new Promise((r) => {
+      this.resolveStopped = r;
+    });
+    this.runtime = new Runtime(bootstrap.layered_runtime, bootstrap.node?.cluster ?? '');
+    const deps = {
+      store: this.store,
+      runtime: this.runtime,
+      logs,
+      dns: new DnsResolver(options.dnsHosts),
+      random: Math.random,
+    };
+    this.clusterManager = new ClusterManager(deps);
+    this.listenerManager = new ListenerManager({ ...deps, clusterManager: this.clusterManager });
+  }
+
+  /**
+   * Loads the config (throwing ConfigError on invalid input) and, unless validating only, starts
+   * serving: admin first, then clusters (warmed), then listeners. Anything that fails to start
+   * is torn down before the error propagates.
+   */
+  static async start(options: ServerOptions, logs = new LogRegistry(options.logLevel)): Promise<Server> {
+    for (const [name, level] of options.componentLogLevel) {
+      if ((LOGGER_NAMES as readonly string[]).includes(name)) logs.setLevel(name as LoggerName, level);
+    }
+    const { bootstrap, warnings } = loadBootstrap({ path: options.configPath, yaml: options.configYaml });
+    applyNodeOverrides(bootstrap, options);
+    const server = new Server(options, bootstrap, logs);
+    for (const w of warnings) logs.get('config', 'config/load.ts').warn(w);
+    assertImplemented(bootstrap);
+    if (options.concurrency > 1) {
+      server.log.warn(`--concurrency ${options.concurrency}: this version of meshcraft-proxy runs a single worker`);
+    }
+    try {
+      await server.run();
+    } catch (err) {
+      await server.teardown();
+      throw err;
+    }
+    return server;
+  }
+
+  private async run(): Promise<void> {
+    const b = this.bootstrap;
+    this.log.info(`initializing epoch 0 (base id=${this.options.baseId}, hot restart version=disabled)`);
+    this.log.info(`version: ${versionString()}`);
+    await initHashing();
+    if (b.admin?.address) {
+      this.admin = await startAdminServer(this, { address: b.admin.address, accessLogPath: b.admin.access_log_path });
+      this.log.info(`admin address: ${this.admin.address}:${this.admin.port}`);
+      if (this.options.adminAddressPath) fs.writeFileSync(this.options.adminAddressPath, `${this.admin.address}:${this.admin.port}\n`);
+    }
+    this.serverState = 'INITIALIZING';
+    const clusters = b.static_resources?.clusters ?? [];
+    await Promise.all(clusters.map((c) => this.clusterManager.addOrUpdate(c, { addedViaApi: false })));
+    this.logs.get('upstream', 'upstream/cluster-manager.ts').info('cm init: all clusters initialized');
+    for (const l of b.static_resources?.listeners ?? []) await this.listenerManager.add(l);
+    this.log.info('all clusters initialized. initializing init manager');
+    this.logs.get('config', 'server/server.ts').info('all dependencies initialized. starting workers');
+    const flushMs = durationMs(b.stats_flush_interval, 5000);
+    this.statsTimer = setInterval(() => this.store.flush(), flushMs);
+    this.statsTimer.unref();
+    this.serverStats = new ServerStatsUpdater(this);
+    this.serverStats.start();
+    if (this.options.mode === 'init_only') {
+      await this.shutdown();
+      return;
+    }
+    this.serverState = 'LIVE';
+    this.log.info('starting main dispatch loop');
+  }
+
+  // ---- AdminContext ----
+
+  state(): ServerState {
+    return this.serverState;
+  }
+
+  clusters(): ClusterStatus[] {
+    return this.clusterManager.clusters().map((c) => ({
+      name: c.name,
+      observabilityName: c.observabilityName,
+      addedViaApi: c.addedViaApi,
+      thresholds: { default: c.resources.default.thresholds, high: c.resources.high.thresholds },
+      hosts: c.prioritySet.allHosts(),
+    }));
+  }
+
+  listeners(): ListenerStatus[] {
+    return this.listenerManager.all().map((l) => ({
+      name: l.name,
+      localAddress: l.boundAddress ?? l.config.address ?? {},
+      additionalLocalAddresses: (l.config.additional_addresses ?? []).map((a) => a.address),
+    }));
+  }
+
+  config(): ConfigSnapshot {
+    const b = this.bootstrap;
+    const at = this.loadedAt;
+    const staticNames = new Set((b.static_resources?.clusters ?? []).map((c) => c.name));
+    return {
+      bootstrap: b,
+      loadedAt: at,
+      staticListeners: this.listenerManager.all().map((l) => ({ resource: l.config, lastUpdated: at })),
+      dynamicListeners: [],
+      staticClusters: this.clusterManager
+        .clusters()
+        .filter((c) => staticNames.has(c.name))
+        .map((c) => ({ resource: c.config, lastUpdated: at })),
+      dynamicClusters: this.clusterManager
+        .clusters()
+        .filter((c) => c.addedViaApi)
+        .map((c) => ({ resource: c.config, versionInfo: c.versionInfo, lastUpdated: at })),
+      staticSecrets: (b.static_resources?.secrets ?? []).map((s) => ({ resource: s, lastUpdated: at })),
+    };
+  }
+
+  certs(): { ca_cert: CertificateDetails[]; cert_chain: CertificateDetails[] }[] {
+    // TLS contexts come with the TLS work; until then the proxy has none to report.
+    return [];
+  }
+
+  setHealthCheckFailed(failed: boolean): void {
+    this.hcFailed = failed;
+  }
+
+  healthCheckFailed(): boolean {
+    return this.hcFailed;
+  }
+
+  drainListeners(options: { inboundOnly: boolean; graceful: boolean }): void {
+    this.log.info(`draining listeners${options.graceful ? ' gracefully' : ''}`);
+    this.listenerManager.drain();
+  }
+
+  quit(): void {
+    void this.shutdown();
+  }
+
+  // ---- lifecycle ----
+
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish (up to `--drain-time-s`),
+   * then close everything. Safe to call more than once.
+   */
+  shutdown(options: { drainMs?: number } = {}): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      this.serverState = 'DRAINING';
+      this.log.info('shutting down server instance');
+      this.listenerManager.drain();
+      const drainMs = options.drainMs ?? this.options.drainTimeS * 1000;
+      await waitForIdle(() => this.activeDownstreamConnections(), drainMs);
+      await this.teardown();
+      this.log.info('exiting');
+      this.resolveStopped();
+    })();
+    return this.shuttingDown;
+  }
+
+  private activeDownstreamConnections(): number {
+    return this.listenerManager.all().reduce((n, l) => n + l.stats.downstream_cx_active.value, 0);
+  }
+
+  private async teardown(): Promise<void> {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.serverStats?.stop();
+    await this.listenerManager.closeAll();
+    this.clusterManager.destroy();
+    await this.admin?.close();
+  }
+}
+
+/** `--service-node`/`--service-cluster`/`--service-zone` override the bootstrap's node, as in Envoy. */
+function applyNodeOverrides(b: Bootstrap, o: ServerOptions): void {
+  if (o.serviceNode === undefined && o.serviceCluster === undefined && o.serviceZone === undefined) return;
+  b.node ??= {};
+  if (o.serviceNode !== undefined) b.node.id = o.serviceNode;
+  if (o.serviceCluster !== undefined) b.node.cluster = o.serviceCluster;
+  if (o.serviceZone !== undefined) b.node.locality = { ...b.node.locality, zone: o.serviceZone };
+}
+
+function waitForIdle(active: () => number, maxMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const deadline = Date.now() + maxMs;
+    const check = () => {
+      if (active() === 0 || Date.now() >= deadline) resolve();
+      else setTimeout(check, 50);
+    };
+    check();
+  });
+}
