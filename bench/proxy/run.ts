@@ -1,0 +1,179 @@
+/**
+ * bench/proxy: meshcraft-proxy against nginx, haproxy and node http-proxy, in one run, with wrk
+ * on loopback. Every proxy runs one worker, forwards to the same upstream (an nginx serving a
+ * small body, one worker) over keep-alive connections, and gets the same load. Reported as
+ * ratios, because absolute numbers depend on the machine.
+ *
+ *   pnpm --filter @meshcraft/bench build && node bench/dist/proxy/run.js [--seconds 10] [--connections 50]
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, requireTool, rssKiB, start, stop, waitForPort, type WrkResult, wrk } from '../common/processes.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '../../..');
+const PROXY_BIN = path.join(repo, 'packages/proxy/bin/meshcraft-proxy.js');
+const HTTP_PROXY_SERVER = path.join(here, 'http-proxy-server.js');
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const SECONDS = arg('seconds', 10);
+const CONNECTIONS = arg('connections', 50);
+const BODY = 'iKubernetes demoapp v1.0 !! ClientIP: 127.0.0.1, ServerName: bench, ServerIP: 127.0.0.1!\n';
+
+interface Contender {
+  name: string;
+  port: number;
+  start(upstreamPort: number, dir: string): ChildProcess;
+}
+
+function nginxConf(listen: number, body: string, upstreamPort?: number): string {
+  const location = upstreamPort
+    ? `location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }`
+    : `location / { default_type text/html; return 200 '${body.replace(/\n/g, '\\n')}'; }`;
+  return `worker_processes 1;
+daemon off;
+pid /dev/null;
+error_log stderr error;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  ${upstreamPort ? `upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }` : ''}
+  server { listen 127.0.0.1:${listen}; ${location} }
+}
+`;
+}
+
+function write(dir: string, name: string, text: string): string {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+}
+
+async function main(): Promise<void> {
+  requireTool('wrk', 'install it with: apt-get install -y wrk');
+  requireTool('nginx', 'install it with: apt-get install -y nginx');
+  requireTool('haproxy', 'install it with: apt-get install -y haproxy');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshcraft-bench-proxy-'));
+  const upstreamPort = await freePort();
+  const upstream = start('nginx', ['-c', write(dir, 'upstream.conf', nginxConf(upstreamPort, BODY)), '-p', dir]);
+  await waitForPort('127.0.0.1', upstreamPort);
+
+  const contenders: Contender[] = [
+    {
+      name: 'meshcraft-proxy',
+      port: await freePort(),
+      start(up, d) {
+        const admin = this.port + 1;
+        const config = `admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${admin} } } }
+static_resources:
+  listeners:
+  - name: listener_0
+    address: { socket_address: { address: 127.0.0.1, port_value: ${this.port} } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: ingress_http
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes: [{ match: { prefix: "/" }, route: { cluster: upstream } }]
+          http_filters: [{ name: envoy.filters.http.router }]
+  clusters:
+  - name: upstream
+    connect_timeout: 1s
+    type: STATIC
+    load_assignment:
+      cluster_name: upstream
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${up} } } } }] }]
+`;
+        return start(process.execPath, [PROXY_BIN, '-c', write(d, 'meshcraft.yaml', config), '--log-level', 'warning']);
+      },
+    },
+    {
+      name: 'nginx',
+      port: await freePort(),
+      start(up, d) {
+        return start('nginx', ['-c', write(d, 'proxy-nginx.conf', nginxConf(this.port, '', up)), '-p', d]);
+      },
+    },
+    {
+      name: 'haproxy',
+      port: await freePort(),
+      start(up, d) {
+        const cfg = `global
+  nbthread 1
+  maxconn 10000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:${this.port}
+  default_backend be
+backend be
+  server up 127.0.0.1:${up}
+`;
+        return start('haproxy', ['-f', write(d, 'haproxy.cfg', cfg), '-db']);
+      },
+    },
+    {
+      name: 'node http-proxy',
+      port: await freePort(),
+      start(up) {
+        return start(process.execPath, [HTTP_PROXY_SERVER, String(this.port), String(up)]);
+      },
+    },
+  ];
+
+  const results: { name: string; wrk: WrkResult; idleRssKiB: number }[] = [];
+  try {
+    for (const c of contenders) {
+      const child = c.start(upstreamPort, dir);
+      await waitForPort('127.0.0.1', c.port);
+      await new Promise((r) => setTimeout(r, 500));
+      const idleRssKiB = rssKiB(child.pid!);
+      const url = `http://127.0.0.1:${c.port}/`;
+      // Warm up connections, JIT and pools before measuring.
+      wrk(url, { threads: 1, connections: CONNECTIONS, seconds: 2 });
+      const r = wrk(url, { threads: 1, connections: CONNECTIONS, seconds: SECONDS });
+      results.push({ name: c.name, wrk: r, idleRssKiB });
+      process.stdout.write(
+        `${c.name.padEnd(16)} ${r.requestsPerSec.toFixed(0).padStart(8)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  idle RSS ${(idleRssKiB / 1024).toFixed(1)} MiB  errors ${r.non2xx + r.socketErrors}\n`,
+      );
+      await stop(child);
+    }
+  } finally {
+    await stop(upstream);
+  }
+
+  const by = (n: string) => results.find((r) => r.name === n)!;
+  const ours = by('meshcraft-proxy');
+  const ratio = (n: string) => ours.wrk.requestsPerSec / by(n).wrk.requestsPerSec;
+  process.stdout.write(
+    `\nmeshcraft-proxy throughput: ${ratio('node http-proxy').toFixed(2)}x node http-proxy, ${(ratio('nginx') * 100).toFixed(0)}% of nginx, ${(ratio('haproxy') * 100).toFixed(0)}% of haproxy (${CONNECTIONS} connections, ${SECONDS}s, 1 worker each, ${os.cpus().length} cores)\n`,
+  );
+  const outDir = path.join(repo, 'bench/results');
+  fs.mkdirSync(outDir, { recursive: true });
+  const file = path.join(outDir, `proxy-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, cpus: os.cpus().length, results }, null, 2)}\n`);
+  process.stdout.write(`results: ${path.relative(repo, file)}\n`);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`bench/proxy: ${err.message}\n`);
+  process.exit(1);
+});
