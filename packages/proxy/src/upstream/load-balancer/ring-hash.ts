@@ -39,7 +39,8 @@ export class Ring implements HashingTable {
     const minWeight = Math.min(...weights.map((w) => w.weight));
     const scale = Math.min(Math.ceil(minWeight * minRingSize) / minWeight, maxRingSize);
     const ringSize = Math.ceil(scale);
-    const points: { hash: bigint; host: Host }[] = [];
+    const pointHashes: bigint[] = [];
+    const pointHosts: Host[] = [];
     let currentHashes = 0;
     let targetHashes = 0;
     let minHashes = ringSize;
@@ -51,16 +52,30 @@ export class Ring implements HashingTable {
       targetHashes += scale * weight;
       let i = 0;
       while (currentHashes < targetHashes) {
-        points.push({ hash: hash(prefix + i), host });
+        pointHashes.push(hash(prefix + i));
+        pointHosts.push(host);
         i++;
         currentHashes++;
       }
       minHashes = Math.min(minHashes, i);
       maxHashes = Math.max(maxHashes, i);
     }
-    points.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-    this.hashes = BigUint64Array.from(points, (p) => p.hash);
-    this.hosts = points.map((p) => p.host);
+    // Sort by hash through the 32-bit halves of each hash (a Uint32Array view of the same
+    // memory, little-endian: low word first): numeric comparisons and copies, no BigInt
+    // arithmetic, which keeps million-point rings to about a second.
+    const unsorted = BigUint64Array.from(pointHashes);
+    const words = new Uint32Array(unsorted.buffer);
+    const order = new Uint32Array(unsorted.length).map((_, i) => i);
+    order.sort((a, b) => words[2 * a + 1]! - words[2 * b + 1]! || words[2 * a]! - words[2 * b]!);
+    this.hashes = new BigUint64Array(order.length);
+    const sortedWords = new Uint32Array(this.hashes.buffer);
+    this.hosts = new Array<Host>(order.length);
+    for (let i = 0; i < order.length; i++) {
+      const from = order[i]!;
+      sortedWords[2 * i] = words[2 * from]!;
+      sortedWords[2 * i + 1] = words[2 * from + 1]!;
+      this.hosts[i] = pointHosts[from]!;
+    }
     this.minHashesPerHost = minHashes;
     this.maxHashesPerHost = maxHashes;
   }
