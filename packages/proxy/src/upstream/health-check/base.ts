@@ -5,8 +5,9 @@
  * machine, the `health_check.*` stats, and the host's health flags.
  *
  * State machine (Envoy's, which the course notes §6.3 describe in part):
- * - a host starts with `failed_active_hc` and `pending_active_hc`; its *first* success makes it
- *   healthy at once, whatever `healthy_threshold` says;
+ * - a host starts with `failed_active_hc` (and `pending_active_hc` when the cluster sets
+ *   `ignore_new_hosts_until_first_hc`); its *first* result clears `pending_active_hc`, and a
+ *   first success makes it healthy at once, whatever `healthy_threshold` says;
  * - a healthy host becomes unhealthy after `unhealthy_threshold` consecutive network failures or
  *   timeouts (or retriable HTTP statuses), but at once on a non-retriable failure: an unexpected
  *   HTTP status, a payload mismatch, or a passive (immediate) failure;
@@ -392,11 +393,11 @@ export abstract class HealthCheckerBase implements HealthChecker {
   private addHosts(hosts: readonly Host[]): void {
     for (const host of hosts) {
       if (this.sessions.has(host)) continue;
-      // Envoy's cluster marks hosts under active checking as failed until their first check.
-      // The cluster normally has done so already; a host it did not mark is marked here.
+      // Envoy's cluster marks hosts under active checking as failed until their first check
+      // (and pending, excluded from balancing, only with `ignore_new_hosts_until_first_hc`,
+      // which the cluster knows about). A host it did not mark is marked failed here.
       const unmarked = !host.hasFlag('failed_active_hc');
       host.setFlag('failed_active_hc');
-      host.setFlag('pending_active_hc');
       if (host.hasFlag('degraded_active_hc')) this.stats.degraded.inc();
       const session = this.makeSession(host);
       this.sessions.set(host, session);

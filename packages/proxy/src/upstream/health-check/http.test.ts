@@ -24,13 +24,9 @@ const gauge = (f: CheckerFixture, name: string) =>
   f.store.gauge(`cluster.web_cluster_01.health_check.${name}`).value;
 
 describe('HTTP health checking', () => {
-  it('marks hosts failed and pending until their first check, then healthy at once', async () => {
+  it('makes hosts healthy at their first successful check, ignoring healthy_threshold', async () => {
     const [a, b] = [await server(), await server()];
     const f = checker({ ...livez(), healthy_threshold: 3, unhealthy_threshold: 3 }, [a.port, b.port]);
-    expect(f.hosts.map((h) => h.healthFlagsString())).toEqual([
-      '/failed_active_hc/pending_active_hc',
-      '/failed_active_hc/pending_active_hc',
-    ]);
     expect(f.ps.hostSetsPerPriority[0]!.healthyHosts).toEqual([]);
     f.checker.start();
     await f.checker.initialized();
@@ -276,6 +272,18 @@ describe('HTTP health checking', () => {
     expect(s.requests.length).toBe(n);
   });
 
+  it('clears pending_active_hc (ignore_new_hosts_until_first_hc) with the first result', async () => {
+    const s = await server();
+    s.status = 506;
+    const f = checker(livez(), [s.port], true, true);
+    expect(f.hosts[0]!.healthFlagsString()).toBe('/failed_active_hc/pending_active_hc');
+    f.checker.start();
+    await f.checker.initialized();
+    // Still failed, but checked: the cluster is told so that it can stop excluding the host.
+    expect(f.hosts[0]!.healthFlagsString()).toBe('/failed_active_hc');
+    expect(f.transitions.map((t) => t.flags)).toEqual(['/failed_active_hc']);
+  });
+
   it('checks hosts added later and forgets removed ones', async () => {
     const [a, b] = [await server(), await server()];
     const f = checker(livez(), [a.port]);
@@ -286,7 +294,7 @@ describe('HTTP health checking', () => {
     const hostB = new Host({ address: '127.0.0.1', port: b.port });
     f.ps.updateHosts(0, [{ hosts: [hostA!, hostB], weight: 1 }], [hostB], []);
     // A host nobody flagged is flagged by the checker until its first check.
-    expect(hostB.hasFlag('failed_active_hc')).toBe(true);
+    expect(hostB.healthFlagsString()).toBe('/failed_active_hc');
     await waitFor(() => hostB.healthFlagsString() === 'healthy', 'added host to pass');
     expect(gauge(f, 'healthy')).toBe(2);
     f.ps.updateHosts(0, [{ hosts: [hostB], weight: 1 }], [], [hostA!]);

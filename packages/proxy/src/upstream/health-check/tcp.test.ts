@@ -112,7 +112,7 @@ describe('TCP health checking', () => {
     expect(s.connections).toBeGreaterThanOrEqual(3);
   });
 
-  it('leaves a host that never answered failed, but no longer pending', async () => {
+  it('leaves a host that cannot be reached failed after its first check', async () => {
     const f = checker({ tcp_health_check: {} }, [await closedPort()]);
     f.checker.start();
     await f.checker.initialized();

@@ -148,12 +148,15 @@ export interface CheckerFixture {
 /**
  * A checker for `config` over hosts at 127.0.0.1:<port> (`{ port, healthCheckPort }` to
  * override the check port), in cluster `web_cluster_01`. Hosts start flagged as Envoy's
- * cluster flags them, and health changes refresh the priority set as the cluster does.
+ * cluster flags them (`failed_active_hc`, plus `pending_active_hc` for a cluster with
+ * `ignore_new_hosts_until_first_hc`), and health changes refresh the priority set as the
+ * cluster does.
  */
 export function makeChecker(
   config: Partial<HealthCheck>,
   ports: (number | { port: number; healthCheckPort: number })[],
   hasTraffic = true,
+  ignoreNewHostsUntilFirstHc = false,
 ): CheckerFixture {
   const store = new Store();
   const logs: string[] = [];
@@ -166,7 +169,7 @@ export function makeChecker(
   );
   for (const h of hosts) {
     h.setFlag('failed_active_hc');
-    h.setFlag('pending_active_hc');
+    if (ignoreNewHostsUntilFirstHc) h.setFlag('pending_active_hc');
   }
   ps.updateHosts(0, [{ hosts, weight: 1 }], hosts, []);
   const scope = store.scope('cluster.web_cluster_01.');
