@@ -103,6 +103,31 @@ export interface LoadedBootstrap {
 }
 
 /**
+ * Validates one parsed document as the message `typeName`, with Envoy's semantic checks; problems
+ * come with the document's file, line and column. `excerpt` is for pieces of a larger message
+ * (documentation snippets), whose required fields may be elsewhere: it skips validation rules.
+ */
+export function validateDocument(
+  typeName: string,
+  parsed: ParsedConfig,
+  { excerpt = false }: { excerpt?: boolean } = {},
+): { value: Record<string, unknown>; warnings: string[] } {
+  const origin: Origin = { parsed, sources: new Map() };
+  const warnings: ConfigWarning[] = [];
+  const value = withOrigin(origin, () => {
+    const normalized = normalizeMessage(typeName, parsed.value, {
+      rules: !excerpt,
+      warnings,
+      sources: origin.sources,
+    });
+    checkSemantics(typeName, normalized);
+    return normalized;
+  });
+  registerLocator(value, (fieldPath) => ({ file: parsed.file, ...locate(origin, fieldPath, 'key') }));
+  return { value, warnings: formatWarnings(warnings, origin) };
+}
+
+/**
  * Loads and validates an Envoy v3 bootstrap, as `envoy -c <path> --config-yaml <yaml>` would.
  * Throws ConfigError for anything Envoy would refuse at start.
  */
@@ -110,44 +135,43 @@ export function loadBootstrap({ path, yaml }: LoadBootstrapOptions): LoadedBoots
   const inputs: ParsedConfig[] = [];
   if (path !== undefined) inputs.push(parseConfig(readConfigFile(path), path, formatOf(path)));
   if (yaml !== undefined) inputs.push(parseConfig(yaml, '--config-yaml', 'yaml'));
-  const [first, second] = inputs.map((parsed): Origin => ({ parsed, sources: new Map() }));
-  if (!first) throw new ConfigError('no configuration given: pass a config file (-c) or --config-yaml');
-
-  const warnings: ConfigWarning[] = [];
-  let bootstrap: Bootstrap;
-  let origin: Origin | undefined = first;
-  if (!second) {
-    bootstrap = withOrigin(first, () =>
-      normalizeMessage(BOOTSTRAP, first.parsed.value, { warnings, sources: first.sources }),
-    ) as Bootstrap;
-  } else {
-    // Each input must be a valid bootstrap on its own, but rules such as "required" apply to the merge.
-    const [base, override] = [first, second].map((o) =>
-      withOrigin(o, () => normalizeMessage(BOOTSTRAP, o.parsed.value, { rules: false, sources: o.sources })),
-    ) as [Record<string, unknown>, Record<string, unknown>];
-    const merged = mergeMessage(BOOTSTRAP, base, override);
-    origin = undefined;
-    bootstrap = withOrigin(undefined, () => normalizeMessage(BOOTSTRAP, merged, { warnings })) as Bootstrap;
+  const [file, override] = inputs;
+  if (!file) throw new ConfigError('no configuration given: pass a config file (-c) or --config-yaml');
+  if (!override) {
+    const { value, warnings } = validateDocument(BOOTSTRAP, file);
+    return { bootstrap: value as Bootstrap, warnings };
   }
 
-  // After a merge, a field is located in the input that has more of its path (appended list
-  // entries keep their index only in the first input, so ties stay unlocated).
+  // Each input must be a valid bootstrap on its own, but rules such as "required" apply to the merge.
+  const [first, second] = [file, override].map((parsed): Origin => ({ parsed, sources: new Map() })) as [
+    Origin,
+    Origin,
+  ];
+  const [base, over] = [first, second].map((o) =>
+    withOrigin(o, () => normalizeMessage(BOOTSTRAP, o.parsed.value, { rules: false, sources: o.sources })),
+  ) as [Record<string, unknown>, Record<string, unknown>];
+  // A field of the merged config is located in the input that has more of its path; appended list
+  // entries keep their index only in the first input, so ties stay unlocated.
   const originOf = (fieldPath: string): Origin | undefined => {
-    if (origin || !second) return origin;
     const a = recordedPath(first, fieldPath)?.length ?? -1;
     const b = recordedPath(second, fieldPath)?.length ?? -1;
     return a === b ? undefined : a > b ? first : second;
   };
+  const warnings: ConfigWarning[] = [];
+  let bootstrap: Bootstrap;
   try {
+    bootstrap = normalizeMessage(BOOTSTRAP, mergeMessage(BOOTSTRAP, base, over), { warnings }) as Bootstrap;
     checkSemantics(BOOTSTRAP, bootstrap as Record<string, unknown>);
   } catch (e) {
-    throw e instanceof ConfigError ? located(e, originOf(e.fieldPath)) : e;
+    if (!(e instanceof ConfigError)) throw e;
+    // The error's input path refers to the merged value, not to either text: locate by field path.
+    throw located(new ConfigError(e.reason, { fieldPath: e.fieldPath }), originOf(e.fieldPath));
   }
   registerLocator(bootstrap, (fieldPath) => {
     const from = originOf(fieldPath);
     return from ? { file: from.parsed.file, ...locate(from, fieldPath, 'key') } : undefined;
   });
-  return { bootstrap, warnings: formatWarnings(warnings, origin) };
+  return { bootstrap, warnings: formatWarnings(warnings, undefined) };
 }
 
 function resourceType(typeUrl: string, path: string): string {

@@ -164,13 +164,15 @@ export function checkFieldRules(field: Field, value: unknown, fail: Fail, enums:
   if (!rules) return;
   const { repeated, map } = rules;
   if (value === undefined) {
+    // An unset oneof member is not validated (the oneof's own `required` covers "one must be set").
+    if (field.oneof) return;
     const required = rules.message?.required || rules.duration?.required || rules.any?.required;
     if (required) fail('is required');
     if (repeated?.min_items)
       fail(`needs at least ${plural(repeated.min_items as number, 'entry', 'entries')}`);
     if (map?.min_pairs) fail(`needs at least ${plural(map.min_pairs as number, 'entry', 'entries')}`);
-    // Unset messages and oneof members are not validated; unset proto3 scalars have their default value.
-    if (field.repeated || field.map || field.kind === 'message' || field.oneof || field.presence) return;
+    // Unset messages are not validated; unset proto3 scalars have their default value.
+    if (field.repeated || field.map || field.kind === 'message' || field.presence) return;
     checkValue(field, rules, defaultValue(field, enums), fail, enums);
     return;
   }
