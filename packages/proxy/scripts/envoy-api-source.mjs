@@ -32,6 +32,11 @@ function protoDirs() {
   };
 }
 
+/**
+ * Envoy accepts extension configs wrapped in a TypedStruct, which no Envoy proto imports.
+ */
+const EXTRA_FILES = ['udpa/type/v1/typed_struct.proto', 'xds/type/v3/typed_struct.proto'];
+
 /** v2-era packages (`.../v2/`, `.../v2alpha/`, `.../v1alpha1/`): Envoy v3 rejects them, so we do not load them. */
 const V2_ERA_PATH = /\/v[12](alpha\d*)?\//;
 
@@ -288,7 +293,7 @@ export function buildEnvoyApiSchema() {
     }
     return target;
   };
-  for (const file of files) root.loadSync(file, { keepCase: true });
+  for (const file of [...files, ...EXTRA_FILES]) root.loadSync(file, { keepCase: true });
   root.resolveAll();
   const messages = {};
   const enums = {};

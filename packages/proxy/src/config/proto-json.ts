@@ -128,6 +128,8 @@ export function isV2TypeName(name: string): boolean {
   return name.startsWith('envoy.') && /\.v2(alpha\d*)?\./.test(name);
 }
 
+const API_VERSION = 'envoy.config.core.v3.ApiVersion';
+
 const INT_RANGES: Record<string, [bigint, bigint]> = {
   int32: [-(2n ** 31n), 2n ** 31n - 1n],
   sint32: [-(2n ** 31n), 2n ** 31n - 1n],
@@ -347,6 +349,13 @@ class Normalizer {
       if (!name) return raw; // proto3 enums are open; enum.defined_only rules catch undefined numbers
     } else {
       throw this.error(loc, `expected one of ${names.join(', ')}, got ${describe(raw)}`);
+    }
+    if (enumName === API_VERSION && name === 'V2') {
+      // Deprecated (not disallowed) in the protos, but Envoy removed the v2 xDS API in 1.19.
+      throw this.error(
+        loc,
+        'the v2 xDS API is no longer supported by Envoy (since 1.19) or meshcraft-proxy; use V3',
+      );
     }
     if (schema?.disallowed?.includes(name)) {
       throw this.error(

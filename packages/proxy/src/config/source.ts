@@ -128,10 +128,11 @@ function rangeOf(node: unknown): [number, number] | undefined {
 
 function yamlSyntaxError(
   file: string,
-  error: { message: string; pos: [number, number] },
+  error: { code: string; message: string; pos: [number, number] },
   lines: LineCounter,
 ) {
-  const { line, col } = lines.linePos(error.pos[0]);
+  // An indentation error spans the indentation; the item it belongs to starts at its end.
+  const { line, col } = lines.linePos(error.code === 'BAD_INDENT' ? error.pos[1] : error.pos[0]);
   const text = error.message.replace(/ at line \d+, column \d+[\s\S]*$/, '');
   return new ConfigError(`malformed YAML: ${text}`, { file, line, column: col });
 }
