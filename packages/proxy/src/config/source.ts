@@ -127,14 +127,17 @@ function rangeOf(node: unknown): [number, number] | undefined {
 }
 
 function yamlSyntaxError(
+  text: string,
   file: string,
-  error: { code: string; message: string; pos: [number, number] },
+  error: { message: string; pos: [number, number] },
   lines: LineCounter,
 ) {
-  // An indentation error spans the indentation; the item it belongs to starts at its end.
-  const { line, col } = lines.linePos(error.code === 'BAD_INDENT' ? error.pos[1] : error.pos[0]);
-  const text = error.message.replace(/ at line \d+, column \d+[\s\S]*$/, '');
-  return new ConfigError(`malformed YAML: ${text}`, { file, line, column: col });
+  // Indentation errors start at the line's indentation; point at what is mis-indented instead.
+  let offset = error.pos[0];
+  while (text[offset] === ' ' || text[offset] === '\t') offset++;
+  const { line, col } = lines.linePos(offset);
+  const reason = error.message.replace(/ at line \d+, column \d+[\s\S]*$/, '');
+  return new ConfigError(`malformed YAML: ${reason}`, { file, line, column: col });
 }
 
 function parseYamlDocuments(text: string, file: string): ParsedConfig[] {
@@ -142,7 +145,7 @@ function parseYamlDocuments(text: string, file: string): ParsedConfig[] {
   const docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   for (const doc of docs) {
     const [first] = doc.errors;
-    if (first) throw yamlSyntaxError(file, first, lines);
+    if (first) throw yamlSyntaxError(text, file, first, lines);
   }
   return docs.map((doc) => {
     const resolve: Resolve = (alias) => alias.resolve(doc) as Node | undefined;
