@@ -1,0 +1,73 @@
+/**
+ * What the runtime needs from `@meshcraft/topology`, named here as the narrow shapes it reads.
+ *
+ * A lab runs in three steps: the lab's layout (namespaces, ports) → an address plan the driver
+ * allocates for it (free subnet, loopback block and ports) → `render(lab, plan)`, whose containers
+ * and files the driver then creates (see `LabJob` in driver.ts). These interfaces are structural
+ * subsets of topology's `LabLayout`, `AddressPlan` and `RenderResult`, so topology's values
+ * satisfy them as they are (`topology-job.ts` checks that at compile time).
+ */
+
+export interface LayoutView {
+  network: { name: string; subnet?: string };
+  namespaces: { id: string; ip?: string }[];
+  /** Every distinct port the lab binds (what the local driver maps to free host ports). */
+  ports: number[];
+}
+
+export interface AddressPlanView {
+  driver: 'docker' | 'local';
+  network: { name: string; subnet?: string };
+  addresses: Record<string, string>;
+  ports: Record<number, number>;
+  hosts?: Record<string, string[]>;
+  fileRoot?: string;
+}
+
+export interface MountView {
+  /** Project-relative path; directories end with `/`. */
+  source: string;
+  target: string;
+  directory: boolean;
+}
+
+export type ReadinessView =
+  | { kind: 'http'; port: number; path: string; address?: string; insideNamespace: boolean }
+  | { kind: 'tcp'; port: number; address?: string };
+
+export type ContainerRoleView = 'proxy' | 'demoapp' | 'client' | 'xds' | 'image';
+export type PortPurposeView = 'admin' | 'listener' | 'app' | 'xds';
+
+export interface PublishView {
+  port: number;
+  protocol: 'tcp' | 'udp';
+  purpose: PortPurposeView;
+  name: string;
+}
+
+export interface ContainerView {
+  name: string;
+  node: string;
+  replica: number;
+  namespace: string;
+  role: ContainerRoleView;
+  image: string;
+  /** Absent: the image's own command. Program names (`meshcraft-proxy`) are on the runtime image's PATH. */
+  command?: string[];
+  env: Record<string, string>;
+  hostname?: string;
+  network: { owner: true; ip?: string; aliases: string[] } | { owner: false; joins: string };
+  mounts: MountView[];
+  readiness?: ReadinessView;
+  publish: PublishView[];
+  hostPorts: { host: number; container: number; protocol: 'tcp' | 'udp' }[];
+  external?: { image: string; why: string };
+}
+
+export interface RenderedView {
+  containers: ContainerView[];
+  /** Every generated file of the project, by project-relative path. */
+  files: Record<string, string>;
+  /** The exported docker-compose.yaml (docker plans). */
+  compose?: string;
+}

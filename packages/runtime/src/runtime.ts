@@ -1,0 +1,178 @@
+/**
+ * The lab runtime: `up`, `down`, `status`, `logs`, node actions and `list` over the docker and
+ * local drivers. It keeps no state of its own — each driver reads what runs from the engine or
+ * from its state directory — so any number of Runtime instances, in any process, agree on it.
+ */
+import type { Lab } from '@meshcraft/topology';
+import type Docker from 'dockerode';
+import { DockerDriver, type DockerDriverOptions } from './docker/driver.js';
+import { dockerClient, type EngineOptions, pingEngine } from './docker/engine.js';
+import type { Driver, LabJob } from './driver.js';
+import { RuntimeError } from './errors.js';
+import { LocalDriver, type LocalDriverOptions } from './local/driver.js';
+import { topologyJob } from './topology-job.js';
+import type {
+  DownResult,
+  DriverKind,
+  LabStatus,
+  LabSummary,
+  LogLine,
+  LogsOptions,
+  OnProgress,
+} from './types.js';
+
+export type DriverChoice = DriverKind | 'auto';
+
+export interface RuntimeOptions {
+  docker?: DockerDriverOptions & EngineOptions & { client?: Docker };
+  local?: LocalDriverOptions;
+  /** Turns a lab document into a job for a driver; default: topology's rendering of a `Lab`. */
+  prepare?: (lab: Lab) => LabJob;
+}
+
+export interface UpOptions {
+  driver?: DriverChoice;
+  onProgress?: OnProgress;
+}
+
+export interface ActionOptions {
+  onProgress?: OnProgress;
+}
+
+const quiet: OnProgress = () => {};
+
+export class Runtime {
+  readonly docker: DockerDriver;
+  readonly local: LocalDriver;
+  private readonly prepare: (lab: Lab) => LabJob;
+  private readonly pingTimeoutMs: number;
+
+  constructor(options: RuntimeOptions = {}) {
+    const { client, socketPath, pingTimeoutMs, ...dockerOptions } = options.docker ?? {};
+    this.docker = new DockerDriver(client ?? dockerClient({ socketPath }), dockerOptions);
+    this.local = new LocalDriver(options.local);
+    this.prepare = options.prepare ?? topologyJob;
+    this.pingTimeoutMs = pingTimeoutMs ?? 1500;
+  }
+
+  /** Brings a lab up and resolves when every container is ready; on failure nothing of it is left. */
+  async up(lab: Lab, options: UpOptions = {}): Promise<LabStatus> {
+    const progress = options.onProgress ?? quiet;
+    const started = performance.now();
+    const job = this.prepare(lab);
+    const driver = await this.pick(options.driver ?? 'auto', progress);
+    const existing = await this.find(job.id);
+    if (existing) {
+      throw new RuntimeError(
+        'LAB_RUNNING',
+        `lab '${job.id}' is already up on the ${existing.kind} driver`,
+        `bring it down first: meshcraft down ${job.id}`,
+      );
+    }
+    const status = await driver.up(job, progress);
+    const ms = Math.round(performance.now() - started);
+    progress({ step: 'done', ms, message: `lab '${job.id}' is up on ${driver.kind} (${ms} ms)` });
+    return status;
+  }
+
+  async down(labId: string, options: ActionOptions = {}): Promise<DownResult> {
+    const progress = options.onProgress ?? quiet;
+    const started = performance.now();
+    const driver = await this.find(labId);
+    if (!driver)
+      throw new RuntimeError(
+        'LAB_NOT_FOUND',
+        `lab '${labId}' is not up`,
+        'see the labs that are: meshcraft ls',
+      );
+    const result = await driver.down(labId, progress);
+    const ms = Math.round(performance.now() - started);
+    progress({ step: 'done', ms, message: `lab '${labId}' is down (${ms} ms)` });
+    return result;
+  }
+
+  async status(labId: string): Promise<LabStatus | undefined> {
+    return (await this.find(labId))?.status(labId);
+  }
+
+  /** Every lab that is up (or half up), on either driver. */
+  async list(): Promise<LabSummary[]> {
+    const local = await this.local.list();
+    const docker = (await this.dockerAnswers()) ? await this.docker.list() : [];
+    return [...docker, ...local];
+  }
+
+  logs(labId: string, node: string | undefined, options: LogsOptions = {}): AsyncIterable<LogLine> {
+    const self = this;
+    return (async function* () {
+      yield* (await self.mustFind(labId)).logs(labId, node, options);
+    })();
+  }
+
+  async stopNode(labId: string, node: string, options: ActionOptions = {}): Promise<LabStatus> {
+    return (await this.mustFind(labId)).nodeAction(labId, node, 'stop', options.onProgress ?? quiet);
+  }
+
+  async startNode(labId: string, node: string, options: ActionOptions = {}): Promise<LabStatus> {
+    return (await this.mustFind(labId)).nodeAction(labId, node, 'start', options.onProgress ?? quiet);
+  }
+
+  async restartNode(labId: string, node: string, options: ActionOptions = {}): Promise<LabStatus> {
+    return (await this.mustFind(labId)).nodeAction(labId, node, 'restart', options.onProgress ?? quiet);
+  }
+
+  /** The driver `choice` means here; `auto` is docker when an engine answers, local otherwise. */
+  async pick(choice: DriverChoice, progress: OnProgress = quiet): Promise<Driver> {
+    if (choice === 'local') {
+      progress({
+        step: 'driver',
+        driver: 'local',
+        message: 'using the local driver (child processes on loopback addresses)',
+      });
+      return this.local;
+    }
+    if (choice === 'docker') {
+      await this.docker.available();
+      progress({ step: 'driver', driver: 'docker', message: 'using the docker driver' });
+      return this.docker;
+    }
+    try {
+      await pingEngine(this.docker.docker, this.pingTimeoutMs);
+      progress({
+        step: 'driver',
+        driver: 'docker',
+        message: 'using the docker driver: a Docker engine answers',
+      });
+      return this.docker;
+    } catch (err) {
+      const why = err instanceof RuntimeError ? err.message.split('\n')[0] : String(err);
+      progress({ step: 'driver', driver: 'local', message: `using the local driver: ${why}` });
+      return this.local;
+    }
+  }
+
+  private async dockerAnswers(): Promise<boolean> {
+    return pingEngine(this.docker.docker, this.pingTimeoutMs).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  /** The driver a lab is up on, if any. */
+  private async find(labId: string): Promise<Driver | undefined> {
+    if (await this.local.holds(labId)) return this.local;
+    if ((await this.dockerAnswers()) && (await this.docker.status(labId))) return this.docker;
+    return undefined;
+  }
+
+  private async mustFind(labId: string): Promise<Driver> {
+    const driver = await this.find(labId);
+    if (!driver)
+      throw new RuntimeError(
+        'LAB_NOT_FOUND',
+        `lab '${labId}' is not up`,
+        'see the labs that are: meshcraft ls',
+      );
+    return driver;
+  }
+}
