@@ -89,6 +89,57 @@ describe('listeners', () => {
     );
   });
 
+  it('need a filter chain (unless they are UDP listeners)', () => {
+    expect(refusal(bootstrap([listener('l', '')], []))).toBe(
+      "static_resources.listeners[0]: error adding listener '0.0.0.0:80': no filter chains specified; add filter_chains with the filters to run",
+    );
+    const udp = `
+  - name: udp
+    address: {socket_address: {protocol: UDP, address: 0.0.0.0, port_value: 10000}}
+    listener_filters:
+    - name: envoy.filters.udp_listener.udp_proxy
+      typed_config:
+        '@type': type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig
+        stat_prefix: service
+        matcher: {on_no_match: {action: {name: route, typed_config: {'@type': type.googleapis.com/envoy.extensions.filters.udp.udp_proxy.v3.Route, cluster: a}}}}`;
+    accepts(bootstrap([udp], [cluster('a')]));
+  });
+
+  it('need distinct filter chain matches', () => {
+    const chain = `
+    - filters: [{name: envoy.tcp_proxy, typed_config: {"@type": type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, stat_prefix: t, cluster: a}}]`;
+    expect(
+      refusal(
+        bootstrap(
+          [
+            listener(
+              'l',
+              `
+    filter_chains:${chain}${chain}`,
+            ),
+          ],
+          [cluster('a')],
+        ),
+      ),
+    ).toBe(
+      "static_resources.listeners[0].filter_chains[1]: error adding listener '0.0.0.0:80': multiple filter chains with the same matching rules are defined (filter_chains[0] has the same filter_chain_match)",
+    );
+    const byPort = (port: number) => `${chain}
+      filter_chain_match: {destination_port: ${port}}`;
+    accepts(
+      bootstrap(
+        [
+          listener(
+            'l',
+            `
+    filter_chains:${byPort(80)}${byPort(8080)}`,
+          ),
+        ],
+        [cluster('a')],
+      ),
+    );
+  });
+
   it('need the router last in http_filters', () => {
     const filters = '[{name: envoy.filters.http.router}, {name: envoy.filters.http.cors}]';
     expect(refusal(bootstrap([listener('l', hcm(routes('a'), filters))], [cluster('a')]))).toBe(

@@ -66,13 +66,37 @@ function uniqueNames<T extends { name?: string }>(
 
 function checkListener({ value, path }: Visit): void {
   const listener = value as Listener;
-  if (!listener.address && !listener.api_listener && !listener.internal_listener) {
+  if (listener.api_listener || listener.internal_listener) return;
+  if (!listener.address) {
     fail(
       path,
       `listener${listener.name ? ` '${listener.name}'` : ''} has no address; give it address.socket_address ` +
         '{address, port_value} (Envoy: "address is necessary")',
     );
   }
+  const socket = listener.address.socket_address;
+  const where = socket ? `${socket.address}:${socket.port_value ?? 0}` : (listener.address.pipe?.path ?? '');
+  const chains = listener.filter_chains ?? [];
+  // UDP listeners are configured by listener filters (udp_proxy) instead.
+  if (chains.length === 0 && !listener.default_filter_chain && socket?.protocol !== 'UDP') {
+    fail(
+      path,
+      `error adding listener '${where}': no filter chains specified; add filter_chains with the filters to run`,
+    );
+  }
+  const matches = new Map<string, number>();
+  chains.forEach((chain, i) => {
+    const key = JSON.stringify(chain.filter_chain_match ?? {});
+    const earlier = matches.get(key);
+    if (earlier !== undefined) {
+      fail(
+        `${path}.filter_chains[${i}]`,
+        `error adding listener '${where}': multiple filter chains with the same matching rules are defined ` +
+          `(filter_chains[${earlier}] has the same filter_chain_match)`,
+      );
+    }
+    matches.set(key, i);
+  });
 }
 
 /** Envoy refuses chains whose terminal filter is not last, or whose last filter is not terminal. */
