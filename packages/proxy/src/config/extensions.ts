@@ -251,6 +251,19 @@ export function filterTypeUrl(
   throw new Error(`'${name}' names several extensions (${types.join(', ')}); pass the category`);
 }
 
+/**
+ * The config message of an extension in a slot of `category`, or undefined for a name this
+ * registry does not know (an optional HTTP filter may name one).
+ */
+export function configTypeName(
+  extension: { name?: string; typed_config?: Any },
+  category: ExtensionCategory,
+): string | undefined {
+  const declared = extension.typed_config?.['@type'];
+  if (declared) return declared.slice(TYPE_URL_PREFIX.length);
+  return findExtension(category, extension.name ?? '')?.typeName;
+}
+
 /** Messages that name an extension (`name` + `typed_config`) and the category they pick from. */
 const SLOTS: Record<string, ExtensionCategory> = {
   'envoy.config.listener.v3.Filter': 'network filter',

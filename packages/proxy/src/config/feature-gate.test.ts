@@ -161,6 +161,14 @@ describe('rows', () => {
     ).toEqual(["the HTTP filter 'envoy.filters.http.cors' (only the router is implemented)"]);
   });
 
+  it('optional HTTP filters, known or not', () => {
+    const optional = '[{name: com.example.auth, is_optional: true}, {name: envoy.filters.http.router}]';
+    expect(features(hcm('', optional)).map((f) => f.feature)).toEqual([
+      "the HTTP filter 'com.example.auth' (only the router is implemented)",
+      'HttpFilter.is_optional',
+    ]);
+  });
+
   it('codec types other than AUTO and HTTP1', () => {
     expect(features(hcm('          codec_type: http1'))).toEqual([]);
     expect(features(hcm('          codec_type: HTTP2')).map((f) => f.feature)).toEqual(['codec_type HTTP2']);

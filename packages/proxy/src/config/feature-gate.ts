@@ -11,7 +11,7 @@
 
 import { envoyApi, type Field } from './envoy-protos.js';
 import { ConfigError, formatLocated } from './errors.js';
-import { type ExtensionCategory, filterTypeUrl, TYPE_URL_PREFIX } from './extensions.js';
+import { configTypeName } from './extensions.js';
 import type { Bootstrap } from './types.js';
 import { visitMessages } from './visit.js';
 
@@ -70,9 +70,6 @@ const HTTP_HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck.HttpHealthCheck';
 const TCP_HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck.TcpHealthCheck';
 
 const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
-
-const typeOf = (category: ExtensionCategory) => (message: Record_) =>
-  filterTypeUrl(message as { name?: string }, category).slice(TYPE_URL_PREFIX.length);
 
 /** Envoy's circuit breaker defaults; /clusters reports thresholds, but only these are enforced (by not limiting). */
 const BREAKER_DEFAULTS: Record<string, number> = {
@@ -183,7 +180,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     message: TRANSPORT_SOCKET,
     fields: ['name'],
     // Plain TCP (raw_buffer) is what a listener or cluster without a transport socket uses anyway.
-    when: (_, socket) => typeOf('upstream transport socket')(socket) !== RAW_BUFFER,
+    when: (_, socket) => configTypeName(socket, 'upstream transport socket') !== RAW_BUFFER,
     feature: (_, name) =>
       String(name).includes('tls') ? `TLS (transport socket '${name}')` : `the transport socket '${name}'`,
   },
@@ -201,7 +198,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: NETWORK_FILTER,
     fields: ['name'],
-    when: (_, filter) => ![HCM, TCP_PROXY].includes(typeOf('network filter')(filter)),
+    when: (_, filter) => ![HCM, TCP_PROXY].includes(configTypeName(filter, 'network filter') ?? ''),
     feature: (_, name) => `the network filter '${name}'`,
   },
   { message: NETWORK_FILTER, fields: ['config_discovery'], feature: 'filter config discovery (ECDS)' },
@@ -280,7 +277,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: HTTP_FILTER,
     fields: ['name'],
-    when: (_, filter) => typeOf('HTTP filter')(filter) !== ROUTER,
+    when: (_, filter) => configTypeName(filter, 'HTTP filter') !== ROUTER,
     feature: (_, name) => `the HTTP filter '${name}' (only the router is implemented)`,
   },
   { message: HTTP_FILTER, fields: ['config_discovery', 'is_optional', 'disabled'] },
@@ -303,7 +300,8 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: ACCESS_LOG,
     fields: ['name'],
-    when: (_, log) => ![FILE_ACCESS_LOG, STDOUT_ACCESS_LOG].includes(typeOf('access logger')(log)),
+    when: (_, log) =>
+      ![FILE_ACCESS_LOG, STDOUT_ACCESS_LOG].includes(configTypeName(log, 'access logger') ?? ''),
     feature: (_, name) => `the access logger '${name}' (file and stdout are implemented)`,
   },
   { message: ACCESS_LOG, fields: ['filter'], feature: 'access log filters' },

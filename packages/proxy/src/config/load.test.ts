@@ -325,6 +325,20 @@ describe('xDS resources', () => {
     );
   });
 
+  it('loadDiscoveryResponseFile checks type_url against the resources', () => {
+    const path = file(
+      'typed.yaml',
+      `type_url: type.googleapis.com/envoy.config.cluster.v3.Cluster\nresources:\n- {"@type": "${CLA_URL}", cluster_name: a}\n`,
+    );
+    expect(errorOf(() => loadDiscoveryResponseFile(path)).reason).toBe(
+      'the resource is a envoy.config.endpoint.v3.ClusterLoadAssignment, but type_url says type.googleapis.com/envoy.config.cluster.v3.Cluster',
+    );
+    const v2 = file('v2-typed.yaml', 'type_url: type.googleapis.com/envoy.api.v2.Cluster\nresources: []\n');
+    expect(errorOf(() => loadDiscoveryResponseFile(v2)).message).toBe(
+      `${v2}:1:1: type_url: 'envoy.api.v2.Cluster' is an Envoy v2 API type; Envoy (since 1.18) and meshcraft-proxy accept only v3: use 'type.googleapis.com/envoy.config.cluster.v3.Cluster'`,
+    );
+  });
+
   it('loadDiscoveryResponseFile checks resources as Envoy would', () => {
     const path = file('bad-eds.yaml', `resources:\n- "@type": ${CLA_URL}\n  endpoints: []\n`);
     expect(errorOf(() => loadDiscoveryResponseFile(path)).message).toBe(

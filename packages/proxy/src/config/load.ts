@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ConfigError, type ConfigWarning, formatLocated, type SourcePath } from './errors.js';
 import { registerLocator } from './feature-gate.js';
 import { mergeMessage } from './merge.js';
-import { isPlainObject, isV2TypeName, messageTypeOf, normalizeMessage } from './proto-json.js';
+import { isPlainObject, messageTypeOf, normalizeMessage } from './proto-json.js';
 import { checkSemantics } from './semantic.js';
 import { formatOf, type Location, type ParsedConfig, parseConfig } from './source.js';
 import type { Bootstrap, DiscoveryResponse } from './types.js';
@@ -235,14 +235,12 @@ export function loadDiscoveryResponseFile(path: string): LoadedDiscoveryResponse
       sources: origin.sources,
     });
     const typeUrl = normalized.type_url as string | undefined;
-    if (typeUrl !== undefined && isV2TypeName(typeUrl.slice(typeUrl.lastIndexOf('/') + 1))) {
-      messageTypeOf(typeUrl, 'type_url');
-    }
+    const declaredType = typeUrl === undefined ? undefined : resourceType(typeUrl, 'type_url');
     let firstType: string | undefined;
     ((normalized.resources ?? []) as { '@type': string }[]).forEach((resource, i) => {
       const at = `resources[${i}]`;
       const typeName = resourceType(resource['@type'], `${at}["@type"]`);
-      if (typeUrl !== undefined && typeName !== messageTypeOf(typeUrl, 'type_url')) {
+      if (declaredType !== undefined && typeName !== declaredType) {
         throw new ConfigError(`the resource is a ${typeName}, but type_url says ${typeUrl}`, {
           fieldPath: `${at}["@type"]`,
         });

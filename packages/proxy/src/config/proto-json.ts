@@ -124,7 +124,7 @@ const DEPRECATION_HINTS: Record<string, string> = {
 const TYPED_STRUCTS = new Set(['udpa.type.v1.TypedStruct', 'xds.type.v3.TypedStruct']);
 
 /** Envoy v2 API packages: `envoy.api.v2.*`, `envoy.config.filter.*.v2.*`, `....v2alpha.*`. */
-export function isV2TypeName(name: string): boolean {
+function isV2TypeName(name: string): boolean {
   return name.startsWith('envoy.') && /\.v2(alpha\d*)?\./.test(name);
 }
 
@@ -273,15 +273,15 @@ class Normalizer {
     }
   }
 
-  private singular(field: Pick<Field, 'kind' | 'type'> & Partial<Field>, raw: unknown, loc: Loc): unknown {
+  private singular(field: Field, raw: unknown, loc: Loc): unknown {
     if (field.kind === 'scalar') return this.scalar(field.type, raw, loc);
     if (field.kind === 'enum') return this.enumValue(field.type, raw, loc);
     const message = this.api.message(field.type);
     if (!message) throw this.error(loc, `internal: message ${field.type} is missing from the API schema`);
-    return this.message(message, raw, loc, field as Field);
+    return this.message(message, raw, loc, field);
   }
 
-  scalar(type: string, raw: unknown, loc: Loc): unknown {
+  private scalar(type: string, raw: unknown, loc: Loc): unknown {
     switch (type) {
       case 'string':
         if (typeof raw === 'string') return raw;
@@ -328,7 +328,7 @@ class Normalizer {
     return Number.isSafeInteger(n) ? n : value.toString();
   }
 
-  enumValue(enumName: string, raw: unknown, loc: Loc): string | number {
+  private enumValue(enumName: string, raw: unknown, loc: Loc): string | number {
     const schema = this.api.enum(enumName);
     const values = schema?.values ?? {};
     const names = Object.keys(values);

@@ -7,7 +7,7 @@
 
 import { isIP } from 'node:net';
 import { ConfigError } from './errors.js';
-import { type ExtensionCategory, filterTypeUrl, isTerminalFilter, TYPE_URL_PREFIX } from './extensions.js';
+import { configTypeName, type ExtensionCategory, isTerminalFilter } from './extensions.js';
 import type {
   ApiConfigSource,
   Bootstrap,
@@ -108,7 +108,7 @@ function checkFilterOrder(
 ): void {
   const list = filters ?? [];
   list.forEach((filter, i) => {
-    const typeName = filterTypeUrl(filter, category).slice(TYPE_URL_PREFIX.length);
+    const typeName = configTypeName(filter, category) ?? 'unknown';
     const terminal = isTerminalFilter(typeName);
     const last = i === list.length - 1;
     if (terminal && !last) {
