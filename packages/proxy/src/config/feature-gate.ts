@@ -71,7 +71,10 @@ const TCP_HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck.TcpHealthCheck';
 
 const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
-/** Envoy's circuit breaker defaults; /clusters reports thresholds, but only these are enforced (by not limiting). */
+/**
+ * Envoy's circuit breaker defaults. /clusters reports thresholds, but nothing enforces them yet, so
+ * only these (practically "no limit" for the labs) run as configured.
+ */
 const BREAKER_DEFAULTS: Record<string, number> = {
   max_connections: 1024,
   max_pending_requests: 1024,

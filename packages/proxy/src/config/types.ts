@@ -7,8 +7,10 @@
  * - enums are their canonical upper-case names (`strict_dns` → `STRICT_DNS`);
  * - durations are canonical strings (`"0.25s"`, `{seconds: 1}` → `"1s"`); read them with `durationMs`;
  * - wrapper types (`UInt32Value`, `BoolValue`, ...) are plain values;
- * - integers given as strings (`consecutive_5xx: "3"`) are numbers;
- * - `Any` values are objects carrying `"@type"` next to the message's own fields;
+ * - integers given as strings (`consecutive_5xx: "3"`) are numbers (64-bit values beyond 2^53 stay
+ *   decimal strings);
+ * - `Any` values are objects carrying `"@type"` next to the message's own fields (a `TypedStruct`
+ *   is unpacked into the Any it stands for);
  * - default values are *not* filled in: a missing field means "Envoy's default", which the
  *   component that reads it applies (and documents).
  *
