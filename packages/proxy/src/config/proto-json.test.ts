@@ -329,6 +329,12 @@ describe('protoc-gen-validate rules', () => {
     ).toBe('timeout: is required');
   });
 
+  it('required messages', () => {
+    expect(reason(() => normalizeMessage('envoy.config.route.v3.Route', { route: { cluster: 'c' } }))).toBe(
+      'match: is required',
+    );
+  });
+
   it('required strings (min_len)', () => {
     expect(reason(() => normalizeMessage(CLUSTER, {}))).toBe('name: must not be empty');
     expect(
