@@ -30,6 +30,11 @@ describe('the schema built from the protos', () => {
 
 describe('messages', () => {
   const api = envoyApi();
+
+  it('come from the .proto files when dist/envoy-api.json is not there (as in tests run from src/)', () => {
+    expect(api.loadInfo.source).toBe('proto');
+    expect(api.loadInfo.ms).toBeGreaterThan(0);
+  });
   const cluster = api.message('envoy.config.cluster.v3.Cluster');
 
   it('look fields up by proto or JSON name, in field-number order', () => {

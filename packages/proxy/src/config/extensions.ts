@@ -187,7 +187,7 @@ function allExtensions(): Extension[] {
   return registry;
 }
 
-export function canonicalName(category: ExtensionCategory, name: string): string {
+function canonicalName(category: ExtensionCategory, name: string): string {
   return LEGACY_NAMES_BY_CATEGORY[category]?.[name] ?? LEGACY_NAMES[name] ?? name;
 }
 
