@@ -1,3 +1,5 @@
+export * from './export.js';
+export { type ImportOptions, type ImportResult, importProject } from './import/index.js';
 export * from './issues.js';
 export * from './layout.js';
 export * from './merge.js';
@@ -9,4 +11,6 @@ export * from './render/compose.js';
 export * from './render/envoy.js';
 export * from './render/index.js';
 export * from './schema.js';
+export * from './summary.js';
 export * from './validate.js';
+export * from './zip.js';

@@ -443,10 +443,10 @@ const namespaceFields = {
 export const FrontProxyNode = z.strictObject({
   kind: z.literal('frontProxy'),
   id,
-  ...position,
   ...namespaceFields,
   ...proxyFields,
   listeners: z.array(Listener).max(64),
+  ...position,
 });
 
 export const DemoApp = z.strictObject({
@@ -493,19 +493,18 @@ export const App = z.discriminatedUnion('role', [DemoApp, ExternalApp]);
 export const ServiceNode = z.strictObject({
   kind: z.literal('service'),
   id,
-  ...position,
   ...namespaceFields,
   replicas: z.number().int().min(1).max(32).optional(),
   app: App,
   sidecar: Sidecar.optional(),
   /** Which container owns the network namespace the pair shares (course pattern A: the sidecar; B: the app). */
   netnsOwner: z.enum(['sidecar', 'app']).optional(),
+  ...position,
 });
 
 export const ClusterNode = z.strictObject({
   kind: z.literal('cluster'),
   id,
-  ...position,
   /** Envoy cluster name; default the node id. */
   name: envoyName.optional(),
   discovery: Discovery,
@@ -536,12 +535,12 @@ export const ClusterNode = z.strictObject({
   tls: UpstreamTls.optional(),
   endpoints: z.array(ExternalEndpoint).max(256).optional(),
   extra: jsonObject.optional(),
+  ...position,
 });
 
 export const ClientNode = z.strictObject({
   kind: z.literal('client'),
   id,
-  ...position,
   ...namespaceFields,
   /** `toolbox`: a shell with curl (the course's admin-toolbox); `loadgen`: where the console's load generator sends from. */
   tool: z.enum(['toolbox', 'loadgen']),
@@ -560,15 +559,16 @@ export const ClientNode = z.strictObject({
     })
     .optional(),
   netnsOwner: z.enum(['sidecar', 'app']).optional(),
+  ...position,
 });
 
 export const ControlPlaneNode = z.strictObject({
   kind: z.literal('controlPlane'),
   id,
-  ...position,
   ...namespaceFields,
   port: port.optional(),
   containerName: id.optional(),
+  ...position,
 });
 
 export const LabNodeSchema = z.discriminatedUnion('kind', [

@@ -36,7 +36,7 @@ export function validateSemantics(lab: Lab): Issue[] {
   checkIds(index, out);
   checkNetwork(index, out);
   const layout = buildLayout(index);
-  checkContainersAndPorts(layout, out);
+  checkContainersAndPorts(index, layout, out);
   for (const p of index.proxies) checkProxy(index, p, out);
   checkEdges(index, out);
   for (const c of index.clusters()) checkCluster(index, c, out);
@@ -156,16 +156,18 @@ function overlaps(a: string, b: string): boolean {
   return a === b || a === '0.0.0.0' || b === '0.0.0.0';
 }
 
-function checkContainersAndPorts(layout: LabLayout, out: IssueList): void {
+function checkContainersAndPorts(index: LabIndex, layout: LabLayout, out: IssueList): void {
   const names = new Map<string, string>();
   for (const ns of layout.namespaces) {
     for (const c of ns.containers) {
       const key = c.name.toLowerCase();
       const other = names.get(key);
-      if (other !== undefined && other !== c.node) {
+      if (other !== undefined) {
         out.error(
-          ['spec', 'nodes'],
-          `container name '${c.name}' of node '${c.node}' is also a container of node '${other}'; set a different containerName on one of them`,
+          ['spec', 'nodes', index.nodeIndex.get(c.node) ?? 0],
+          other === c.node
+            ? `node '${c.node}' has two containers named '${c.name}' (its app and its sidecar); give the sidecar another containerName`
+            : `container name '${c.name}' of node '${c.node}' is also a container of node '${other}'; set a different containerName on one of them`,
         );
       }
       names.set(key, c.node);
@@ -769,7 +771,7 @@ function checkServices(index: LabIndex, out: IssueList): void {
     if (s.app.role === 'image') {
       out.warning(
         [...path, 'app'],
-        `image '${s.app.image}' has no meshcraft equivalent, so this service cannot run offline${s.app.why ? `: ${s.app.why}` : ''}; it runs only where that image can be pulled, and is exported as is`,
+        `service '${s.id}' runs image '${s.app.image}', which cannot run offline: ${s.app.why ?? 'meshcraft has no work-alike of it'}. It runs only where that image can be pulled, and is exported as is`,
       );
     } else {
       for (const k of Object.keys(s.app.env ?? {})) {

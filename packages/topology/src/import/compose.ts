@@ -24,6 +24,8 @@ export interface ComposeService {
   joins?: string;
   volumes: ComposeVolume[];
   ports: { host: number; container: number; protocol: 'tcp' | 'udp' }[];
+  /** Ports the service `expose`s, in order. */
+  expose: number[];
 }
 
 export interface ComposeProject {
@@ -103,6 +105,9 @@ export function readCompose(doc: unknown, files: ReadonlySet<string>): ComposePr
       aliases: [],
       volumes: [],
       ports: [],
+      expose: list(raw.expose)
+        .map((p) => port(String(p).replace(/\/(tcp|udp)$/, '')))
+        .filter((p): p is number => p !== undefined),
     };
     const mode = str(raw.network_mode);
     if (mode?.startsWith('service:')) s.joins = mode.slice('service:'.length);

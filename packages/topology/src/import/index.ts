@@ -20,7 +20,7 @@ import { DNS_NAME_PATTERN, ID_PATTERN, isIPv4, LAB_NAME_PATTERN } from '../names
 import { parseLab, parseLabObject } from '../parse.js';
 import { dockerAddressPlan } from '../plan.js';
 import { TYPES } from '../render/envoy.js';
-import { render } from '../render/index.js';
+import { containerFile, render } from '../render/index.js';
 import {
   API_VERSION,
   type ClientNode,
@@ -348,9 +348,8 @@ class Importer {
     const byName = new Map<string, Group[]>();
     const byIp = new Map<string, Group>();
     for (const g of groups) {
-      for (const n of [g.owner.name, ...g.owner.aliases]) {
-        const key = n.toLowerCase();
-        byName.set(key, [...(byName.get(key) ?? []), g]);
+      for (const n of new Set([g.owner.name, ...g.owner.aliases].map((x) => x.toLowerCase()))) {
+        byName.set(n, [...(byName.get(n) ?? []), g]);
       }
       if (g.owner.ip) byIp.set(g.owner.ip, g);
     }
@@ -381,7 +380,7 @@ class Importer {
           kind: 'service',
           id,
           ...ns,
-          app: this.appOf(g, g.app, g.appRole!, composeFile),
+          app: this.appOf(g, g.app, g.appRole!),
         };
         node = s;
       } else if (g.toolbox) {
@@ -449,8 +448,9 @@ class Importer {
       const tf = this.tlsFiles(g.proxy.service, config, pki, composeFile);
       if (tf.ca) usesCa = true;
       if (tf.identity || tf.ca) fields.tlsFiles = tf;
-      if (g.proxy.service !== g.owner && g.proxy.service.name !== `${node.id}-sidecar` && sidecar)
+      if (sidecar && !g.proxy.colocated && g.proxy.service.name !== `${node.id}-sidecar`) {
         fields.containerName = safeId(g.proxy.service.name, `${node.id}-sidecar`);
+      }
       if (node.kind === 'frontProxy') {
         Object.assign(node, fields);
         node.listeners = mapped.map((m) => m.spec);
@@ -465,8 +465,7 @@ class Importer {
         node.sidecar = sc;
         if (g.owner !== g.proxy.service && g.owner === g.app) node.netnsOwner = 'app';
         if (node.kind === 'client' && g.owner === g.toolbox) node.netnsOwner = 'app';
-        if (node.kind === 'service' && localJson && node.app.role === 'demoapp')
-          this.alignAppPort(node, localJson, composeFile);
+        if (node.kind === 'service' && localJson) this.alignAppPort(node, localJson, composeFile);
       }
       const mine: PendingCluster[] = [];
       clusters.forEach((c, i) => {
@@ -516,7 +515,7 @@ class Importer {
       }
       const u = new Unmapped();
       const m = mapCluster(p.json, `cluster '${name}'`, u);
-      const id = nodeId(name, 'cluster');
+      const id = nodeId(usedIds.has(name.toLowerCase()) ? `${name}-cluster` : name, 'cluster');
       const cluster = { kind: 'cluster', id, ...m.fields } as ClusterNode;
       if (id !== name) cluster.name = name;
       if (m.extra) cluster.extra = m.extra;
@@ -610,19 +609,20 @@ class Importer {
     return lab;
   }
 
-  private appOf(g: Group, s: ComposeService, role: Role, composeFile: string): ServiceNode['app'] {
+  private appOf(g: Group, s: ComposeService, role: Role): ServiceNode['app'] {
     const env = { ...s.environment };
     const sidecar = g.proxy !== undefined;
     if (role === 'external') {
       const why = s.build
         ? `it is built from a Dockerfile in the project ('build:'), which meshcraft does not build`
-        : `meshcraft has no equivalent of image '${s.image}', and it cannot be pulled without a registry`;
-      this.problem(composeFile, `service '${s.name}': ${why}; it is kept as an external image`);
+        : 'meshcraft has no work-alike of it, and no registry is reachable offline';
       const image = (s.image ?? `${s.name}:local`).toLowerCase().replace(/[^a-z0-9._/:@-]/g, '-');
       return {
         role: 'image',
         image,
         ...(s.command ? { command: s.command } : {}),
+        // Behind a sidecar the exposed port is the sidecar's; the app's comes from its local cluster.
+        ...(!sidecar && s.expose[0] !== undefined && s.expose[0] !== 80 ? { port: s.expose[0] } : {}),
         ...(Object.keys(env).length ? { env } : {}),
         why,
       };
@@ -662,7 +662,6 @@ class Importer {
 
   /** The app port follows the sidecar's local endpoint, which is where the course's app listened. */
   private alignAppPort(node: ServiceNode, local: J, composeFile: string): void {
-    if (node.app.role !== 'demoapp') return;
     const port = endpointPort(local);
     const current = node.app.port ?? 8080;
     if (port !== undefined && port !== current) {
@@ -882,11 +881,8 @@ class Importer {
         return f ? this.yaml(f) : undefined;
       };
       const readRendered = (path: string) => {
-        const prefix = `${rendered.container}/`;
-        const key = path.startsWith('/etc/envoy/')
-          ? prefix + path.slice('/etc/envoy/'.length)
-          : prefix + path.slice(1);
-        const text = result.files[key];
+        const file = containerFile(result, rendered.container, path);
+        const text = file === undefined ? undefined : result.files[file];
         return text === undefined ? undefined : parseDocument(text).toJS();
       };
       const a = summarizeBootstrap(orig.config, { readFile: readOriginal });

@@ -410,8 +410,7 @@ function finishApp(
     out.env = { ...s.app.env };
     out.external = {
       image: s.app.image,
-      why:
-        s.app.why ?? 'meshcraft has no equivalent of this image, and it cannot be pulled without a registry',
+      why: s.app.why ?? 'meshcraft has no work-alike of it, and no registry is reachable offline',
     };
     return out;
   }
@@ -617,4 +616,17 @@ function controlPlaneConfig(lab: Lab, ctx: ProxyContext): { text: string; lost: 
     text: stringifyConfig({ name: lab.metadata.name, spec: { listeners, clusters } }),
     lost: [...lost],
   };
+}
+
+/** The project file a rendered container sees at `path` through its mounts, if the project has it. */
+export function containerFile(result: RenderResult, container: string, path: string): string | undefined {
+  const c = result.containers.find((x) => x.name === container);
+  if (!c) return undefined;
+  let best: Mount | undefined;
+  for (const m of c.mounts) {
+    const hit = m.directory ? path.startsWith(m.target) : path === m.target;
+    if (hit && (!best || m.target.length > best.target.length)) best = m;
+  }
+  if (!best) return undefined;
+  return best.directory ? best.source + path.slice(best.target.length) : best.source;
 }
