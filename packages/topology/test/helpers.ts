@@ -50,7 +50,12 @@ export function courseProxy(
   const compose = readCompose(parse(text), new Set(Object.keys(files)));
   const svc = compose.services.find((s) => s.name === service);
   if (!svc) return undefined;
-  const configFile = mountedFile(svc, '/etc/envoy/envoy.yaml');
+  // The course mounts configs at /etc/envoy/envoy.yaml, except where its image names another path.
+  const configFile =
+    mountedFile(svc, '/etc/envoy/envoy.yaml') ??
+    svc.volumes
+      .map((v) => v.source)
+      .find((f) => f in files && /^static_resources:|\nstatic_resources:/.test(files[f]!));
   if (!configFile || !(configFile in files)) return undefined;
   const read = (path: string) => {
     const f = mountedFile(svc, path);

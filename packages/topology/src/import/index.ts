@@ -11,7 +11,7 @@
  * a warning saying what could not be mapped. Images meshcraft has no equivalent for are kept
  * and flagged. Browser-safe: the caller reads the files.
  */
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { enumName, isObj, type J, list, num, obj, objList, str } from '../envoy-read.js';
 import { type Issue, IssueList } from '../issues.js';
 import { buildLayout } from '../layout.js';
@@ -150,12 +150,14 @@ class Importer {
     if (text === undefined) {
       this.problem(file, `is mounted by the compose file but is not in the directory`);
     } else {
-      const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false });
+      const lines = new LineCounter();
+      const doc = parseDocument(text, { uniqueKeys: false, prettyErrors: false, lineCounter: lines });
       if (doc.errors.length) {
         const e = doc.errors[0]!;
+        const pos = lines.linePos(e.pos[0]);
         this.problem(
           file,
-          `is not valid YAML (${e.message.split('\n')[0]}) at line ${e.linePos?.[0]?.line ?? '?'}, column ${e.linePos?.[0]?.col ?? '?'}`,
+          `is not valid YAML (${e.message.split('\n')[0]}) at line ${pos.line}, column ${pos.col}`,
           'error',
         );
       } else {

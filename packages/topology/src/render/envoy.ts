@@ -77,6 +77,8 @@ export interface ProxyContext {
   namespaceAddress(nsId: string, why: string): string;
   /** Path the proxy uses for a file given at a container path. */
   filePath(containerPath: string): string;
+  /** The same for a file the proxy writes (logs, profiles): locally its directory must exist first. */
+  writablePath(containerPath: string): string;
   /** DNS name of the control plane this proxy talks to. */
   controlPlaneHost?: string;
 }
@@ -177,8 +179,8 @@ function needsLocalCluster(p: ProxyView): boolean {
 function renderAdmin(ctx: ProxyContext): Json {
   const a = ctx.proxy.spec.admin;
   const admin: Json = {};
-  if (a?.accessLogPath) admin.access_log = [fileAccessLog(ctx.filePath(a.accessLogPath))];
-  if (a?.profilePath) admin.profile_path = ctx.filePath(a.profilePath);
+  if (a?.accessLogPath) admin.access_log = [fileAccessLog(ctx.writablePath(a.accessLogPath))];
+  if (a?.profilePath) admin.profile_path = ctx.writablePath(a.profilePath);
   admin.address = socketAddress(
     ctx.bindAddress(a?.address ?? '0.0.0.0'),
     ctx.port(a?.port ?? DEFAULT_ADMIN_PORT),
@@ -263,7 +265,7 @@ function renderHcm(ctx: ProxyContext, l: ListenerView): Json {
   if (s.generateRequestId !== undefined) config.generate_request_id = s.generateRequestId;
   if (s.useRemoteAddress !== undefined) config.use_remote_address = s.useRemoteAddress;
   if (s.accessLog)
-    config.access_log = [fileAccessLog(s.accessLog === true ? '/dev/stdout' : ctx.filePath(s.accessLog))];
+    config.access_log = [fileAccessLog(s.accessLog === true ? '/dev/stdout' : ctx.writablePath(s.accessLog))];
   config.route_config = {
     name: s.routeConfigName ?? 'local_route',
     virtual_hosts: (s.virtualHosts ?? []).map((vh) => ({

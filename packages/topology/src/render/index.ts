@@ -86,6 +86,8 @@ export interface RenderedContainer {
   external?: { image: string; why: string };
   /** Local driver: meshcraft-proxy's `--dns-hosts` file (project-relative). */
   dnsHostsFile?: string;
+  /** Local driver: project directories the container writes files into (logs), to create before it starts. */
+  workDirs?: string[];
 }
 
 export interface RenderedProxy {
@@ -179,6 +181,7 @@ export function render(lab: Lab, plan: AddressPlan, options: RenderOptions = {})
           const hostsFile = `${c.name}/hosts`;
           files[hostsFile] = hostsFileText(plan.hosts ?? {});
           base.dnsHostsFile = hostsFile;
+          if (files_.workDirs.size) base.workDirs = [...files_.workDirs].sort();
         }
         const adminPort = proxy.spec.admin?.port ?? DEFAULT_ADMIN_PORT;
         containers.push(
@@ -281,6 +284,15 @@ class FileSink {
   pkiMounts(): Mount[] {
     return this.pki;
   }
+
+  readonly workDirs = new Set<string>();
+
+  /** A path the proxy writes to; locally its directory is recorded so the driver can create it. */
+  writablePath(path: string): string {
+    const p = this.plan.driver === 'local' ? this.projectPath(path) : undefined;
+    if (p !== undefined) this.workDirs.add(p.slice(0, p.lastIndexOf('/')));
+    return this.configPath(path);
+  }
 }
 
 function proxyContext(
@@ -307,6 +319,7 @@ function proxyContext(
       return a;
     },
     filePath: (p) => sink.configPath(p),
+    writablePath: (p) => sink.writablePath(p),
     controlPlaneHost: cpId,
   };
 }
@@ -415,12 +428,13 @@ function finishApp(
     return out;
   }
   const app = s.app;
-  const env: Record<string, string> = { ...app.env, PORT: String(port), HOST: host };
+  let env: Record<string, string> = { ...app.env, PORT: String(port), HOST: host };
   if (flavour === 'upstream') {
     out.image = app.serviceName
       ? UPSTREAM_IMAGES.servicemeshApp
       : `${UPSTREAM_IMAGES.demoapp}:${app.version ?? 'v1.0'}`;
-    if (app.serviceName) env.SERVICE_NAME = app.serviceName;
+    // servicemesh-app listens where its image says (its own Envoy on 80, the app on 127.0.0.1:8080).
+    if (app.serviceName) env = { ...app.env, SERVICE_NAME: app.serviceName };
   } else {
     out.image = runtimeImage;
     out.command = ['meshcraft-demoapp'];
@@ -513,7 +527,6 @@ function foldServicemeshSidecars(containers: RenderedContainer[], index: LabInde
       const owner = sidecar.network.owner ? sidecar : app;
       const merged: RenderedContainer = {
         ...app,
-        name: owner.name,
         network: owner.network,
         hostname: owner.hostname,
         mounts: sidecar.mounts,
