@@ -25,15 +25,30 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => process.exit(130));
 }
 
-export function start(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+/**
+ * Starts a process, pinned to `cpu` when given (taskset): the load generator and the upstream
+ * get one core and the contender the other, so each proxy is measured on a core of its own
+ * instead of competing with the tools that measure it.
+ */
+export function start(
+  cmd: string,
+  args: string[],
+  options: { cpu?: number; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
+  const argv =
+    options.cpu === undefined ? [cmd, ...args] : ['taskset', '-c', String(options.cpu), cmd, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...options.env },
+  });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
   });
   child.on('exit', (code) => {
     children.delete(child);
-    if (code && code !== 0 && code !== 143) process.stderr.write(`${cmd} exited ${code}: ${err.slice(-2000)}\n`);
+    if (code && code !== 0 && code !== 143)
+      process.stderr.write(`${cmd} exited ${code}: ${err.slice(-2000)}\n`);
   });
   children.add(child);
   return child;
@@ -101,10 +116,18 @@ function toMs(v: string): number {
 }
 
 /** Runs wrk and parses its `--latency` report. */
-export function wrk(url: string, o: { threads: number; connections: number; seconds: number }): WrkResult {
-  const out = execFileSync('wrk', [`-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
+export function wrk(
+  url: string,
+  o: { threads: number; connections: number; seconds: number; cpu?: number },
+): WrkResult {
+  const args = [`-t${o.threads}`, `-c${o.connections}`, `-d${o.seconds}s`, '--latency', url];
+  const out = execFileSync(
+    o.cpu === undefined ? 'wrk' : 'taskset',
+    o.cpu === undefined ? args : ['-c', String(o.cpu), 'wrk', ...args],
+    {
+      encoding: 'utf8',
+    },
+  );
   const pct = (p: string) => toMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? 'NaN');
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {

@@ -6,12 +6,22 @@
  *
  *   pnpm --filter @meshcraft/bench build && node bench/dist/proxy/run.js [--seconds 10] [--connections 50]
  */
+
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ChildProcess } from 'node:child_process';
-import { freePort, requireTool, rssKiB, start, stop, waitForPort, type WrkResult, wrk } from '../common/processes.js';
+import {
+  freePort,
+  requireTool,
+  rssKiB,
+  start,
+  stop,
+  type WrkResult,
+  waitForPort,
+  wrk,
+} from '../common/processes.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../../..');
@@ -25,6 +35,9 @@ function arg(name: string, fallback: number): number {
 
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 50);
+/** wrk and the upstream share one core; the proxy under test has the other to itself. */
+const TOOLS_CPU = 0;
+const CONTENDER_CPU = os.cpus().length > 1 ? 1 : 0;
 const BODY = 'iKubernetes demoapp v1.0 !! ClientIP: 127.0.0.1, ServerName: bench, ServerIP: 127.0.0.1!\n';
 
 interface Contender {
@@ -33,13 +46,14 @@ interface Contender {
   start(upstreamPort: number, dir: string): ChildProcess;
 }
 
-function nginxConf(listen: number, body: string, upstreamPort?: number): string {
+function nginxConf(dir: string, listen: number, body: string, upstreamPort?: number): string {
   const location = upstreamPort
     ? `location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }`
     : `location / { default_type text/html; return 200 '${body.replace(/\n/g, '\\n')}'; }`;
+  // The pid file must be our own: nginx deletes it on exit (pointing it at /dev/null deletes that).
   return `worker_processes 1;
 daemon off;
-pid /dev/null;
+pid ${path.join(dir, `nginx-${listen}.pid`)};
 error_log stderr error;
 events { worker_connections 4096; }
 http {
@@ -63,7 +77,11 @@ async function main(): Promise<void> {
   requireTool('haproxy', 'install it with: apt-get install -y haproxy');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshcraft-bench-proxy-'));
   const upstreamPort = await freePort();
-  const upstream = start('nginx', ['-c', write(dir, 'upstream.conf', nginxConf(upstreamPort, BODY)), '-p', dir]);
+  const upstream = start(
+    'nginx',
+    ['-c', write(dir, 'upstream.conf', nginxConf(dir, upstreamPort, BODY)), '-p', dir],
+    { cpu: TOOLS_CPU },
+  );
   await waitForPort('127.0.0.1', upstreamPort);
 
   const contenders: Contender[] = [
@@ -97,14 +115,22 @@ static_resources:
       cluster_name: upstream
       endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: 127.0.0.1, port_value: ${up} } } } }] }]
 `;
-        return start(process.execPath, [PROXY_BIN, '-c', write(d, 'meshcraft.yaml', config), '--log-level', 'warning']);
+        return start(
+          process.execPath,
+          [PROXY_BIN, '-c', write(d, 'meshcraft.yaml', config), '--log-level', 'warning'],
+          { cpu: CONTENDER_CPU },
+        );
       },
     },
     {
       name: 'nginx',
       port: await freePort(),
       start(up, d) {
-        return start('nginx', ['-c', write(d, 'proxy-nginx.conf', nginxConf(this.port, '', up)), '-p', d]);
+        return start(
+          'nginx',
+          ['-c', write(d, 'proxy-nginx.conf', nginxConf(d, this.port, '', up)), '-p', d],
+          { cpu: CONTENDER_CPU },
+        );
       },
     },
     {
@@ -113,7 +139,7 @@ static_resources:
       start(up, d) {
         const cfg = `global
   nbthread 1
-  maxconn 10000
+  maxconn 4096
 defaults
   mode http
   timeout connect 5s
@@ -126,14 +152,16 @@ frontend fe
 backend be
   server up 127.0.0.1:${up}
 `;
-        return start('haproxy', ['-f', write(d, 'haproxy.cfg', cfg), '-db']);
+        return start('haproxy', ['-f', write(d, 'haproxy.cfg', cfg), '-db'], { cpu: CONTENDER_CPU });
       },
     },
     {
       name: 'node http-proxy',
       port: await freePort(),
       start(up) {
-        return start(process.execPath, [HTTP_PROXY_SERVER, String(this.port), String(up)]);
+        return start(process.execPath, [HTTP_PROXY_SERVER, String(this.port), String(up)], {
+          cpu: CONTENDER_CPU,
+        });
       },
     },
   ];
@@ -147,8 +175,8 @@ backend be
       const idleRssKiB = rssKiB(child.pid!);
       const url = `http://127.0.0.1:${c.port}/`;
       // Warm up connections, JIT and pools before measuring.
-      wrk(url, { threads: 1, connections: CONNECTIONS, seconds: 2 });
-      const r = wrk(url, { threads: 1, connections: CONNECTIONS, seconds: SECONDS });
+      wrk(url, { threads: 1, connections: CONNECTIONS, seconds: 2, cpu: TOOLS_CPU });
+      const r = wrk(url, { threads: 1, connections: CONNECTIONS, seconds: SECONDS, cpu: TOOLS_CPU });
       results.push({ name: c.name, wrk: r, idleRssKiB });
       process.stdout.write(
         `${c.name.padEnd(16)} ${r.requestsPerSec.toFixed(0).padStart(8)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  idle RSS ${(idleRssKiB / 1024).toFixed(1)} MiB  errors ${r.non2xx + r.socketErrors}\n`,
@@ -163,12 +191,15 @@ backend be
   const ours = by('meshcraft-proxy');
   const ratio = (n: string) => ours.wrk.requestsPerSec / by(n).wrk.requestsPerSec;
   process.stdout.write(
-    `\nmeshcraft-proxy throughput: ${ratio('node http-proxy').toFixed(2)}x node http-proxy, ${(ratio('nginx') * 100).toFixed(0)}% of nginx, ${(ratio('haproxy') * 100).toFixed(0)}% of haproxy (${CONNECTIONS} connections, ${SECONDS}s, 1 worker each, ${os.cpus().length} cores)\n`,
+    `\nmeshcraft-proxy throughput: ${ratio('node http-proxy').toFixed(2)}x node http-proxy, ${(ratio('nginx') * 100).toFixed(0)}% of nginx, ${(ratio('haproxy') * 100).toFixed(0)}% of haproxy (${CONNECTIONS} connections, ${SECONDS}s, 1 worker each, pinned to its own core)\n`,
   );
   const outDir = path.join(repo, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `proxy-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.writeFileSync(file, `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, cpus: os.cpus().length, results }, null, 2)}\n`);
+  fs.writeFileSync(
+    file,
+    `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, cpus: os.cpus().length, results }, null, 2)}\n`,
+  );
   process.stdout.write(`results: ${path.relative(repo, file)}\n`);
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -3,12 +3,13 @@
  * `configuration '<path>' OK` and exits 0, or prints the error and exits 1; a config or bind
  * error at start exits 1 with a message naming the problem; signals shut down gracefully.
  */
-import { versionString } from './admin/version.js';
-import { ConfigError, loadBootstrap, unsupportedFeatures } from './config/index.js';
-import { LogRegistry } from './common/logger.js';
-import { parseArgs, type ServerOptions, USAGE, UsageError } from './server/options.js';
-import { Server } from './server/server.js';
+
 import fs from 'node:fs';
+import { versionString } from './admin/version.js';
+import { LogRegistry } from './common/logger.js';
+import { ConfigError, loadBootstrap, unsupportedFeatures } from './config/index.js';
+import { parseArgs, type ServerOptions, USAGE } from './server/options.js';
+import { Server } from './server/server.js';
 
 export async function main(argv: string[]): Promise<void> {
   let options: ServerOptions;
@@ -36,7 +37,9 @@ export async function main(argv: string[]): Promise<void> {
       for (const w of warnings) process.stderr.write(`warning: ${w}\n`);
       // Validation is Envoy's question ("would Envoy accept this?"); note what we would refuse to run.
       for (const u of unsupportedFeatures(bootstrap)) {
-        process.stderr.write(`note: ${u.path}: ${u.feature} is not implemented by meshcraft-proxy yet (valid for Envoy)\n`);
+        process.stderr.write(
+          `note: ${u.path}: ${u.feature} is not implemented by meshcraft-proxy yet (valid for Envoy)\n`,
+        );
       }
       process.stdout.write(`configuration '${where}' OK\n`);
     } catch (err) {
@@ -54,7 +57,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     server = await Server.start(options, logs);
   } catch (err) {
-    const message = err instanceof ConfigError ? `error initializing configuration '${where}': ${err.message}` : (err as Error).message;
+    const message =
+      err instanceof ConfigError
+        ? `error initializing configuration '${where}': ${err.message}`
+        : (err as Error).message;
     logs.get('main', 'cli.ts').critical(message);
     process.stderr.write(`meshcraft-proxy: ${message}\n`);
     process.exitCode = 1;

@@ -211,11 +211,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     fields: [
       'downstream_idle_timeout',
       'upstream_idle_timeout',
-      'access_log',
-      'max_connect_attempts',
-      'idle_timeout',
       'metadata_match',
-      'weighted_clusters',
       'hash_policy',
       'tunneling_config',
       'max_downstream_connection_duration',
@@ -245,17 +241,13 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     message: HCM,
     fields: [
       'add_user_agent',
-      'http_protocol_options',
-      'common_http_protocol_options',
       'drain_timeout',
       'forward_client_cert_details',
       'set_current_client_cert_details',
       'proxy_100_continue',
       'represent_ipv4_remote_address_as_ipv4_mapped_ipv6',
-      'via',
       'internal_address_config',
       'delayed_close_timeout',
-      'max_request_headers_kb',
       'request_id_extension',
       'always_set_request_id_in_response',
       'local_reply_config',
@@ -278,6 +270,29 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     ],
   },
   {
+    message: 'envoy.config.core.v3.HttpProtocolOptions',
+    fields: [
+      'max_connection_duration',
+      'max_headers_count',
+      'max_stream_duration',
+      'headers_with_underscores_action',
+      'max_requests_per_connection',
+    ],
+  },
+  {
+    message: 'envoy.config.core.v3.Http1ProtocolOptions',
+    fields: [
+      'allow_absolute_url',
+      'header_key_format',
+      'enable_trailers',
+      'allow_chunked_length',
+      'override_stream_error_on_invalid_http_message',
+      'send_fully_qualified_url',
+      'use_balsa_parser',
+      'allow_custom_methods',
+    ],
+  },
+  {
     message: HTTP_FILTER,
     fields: ['name'],
     when: (_, filter) => configTypeName(filter, 'HTTP filter') !== ROUTER,
@@ -290,7 +305,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'dynamic_stats',
       'start_child_span',
       'upstream_log',
-      'suppress_envoy_headers',
       'strict_check_headers',
       'respect_expected_rq_timeout',
       'suppress_grpc_request_failure_code_stats',
@@ -310,12 +324,12 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   { message: ACCESS_LOG, fields: ['filter'], feature: 'access log filters' },
   {
     message: FILE_ACCESS_LOG,
-    fields: ['format', 'json_format', 'typed_json_format'],
-    feature: (f) => `access log ${f} (use log_format.text_format_source)`,
+    fields: ['typed_json_format'],
+    feature: (f) => `access log ${f} (use log_format.json_format)`,
   },
   {
     message: FORMAT_STRING,
-    fields: ['json_format', 'omit_empty_values', 'content_type', 'formatters', 'json_format_options'],
+    fields: ['omit_empty_values', 'content_type', 'formatters', 'json_format_options'],
   },
 
   // Routes
@@ -324,7 +338,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     fields: [
       'internal_only_headers',
       'vhds',
-      'most_specific_header_mutations_wins',
       'max_direct_response_body_size_bytes',
       'cluster_specifier_plugins',
       'request_mirror_policies',
@@ -369,7 +382,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   },
   {
     message: ROUTE_MATCH,
-    fields: ['grpc', 'tls_context', 'connect_matcher', 'dynamic_metadata', 'path_match_policy'],
+    fields: ['tls_context', 'dynamic_metadata', 'path_match_policy'],
   },
   {
     message: ROUTE_ACTION,
@@ -385,7 +398,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: ROUTE_ACTION,
     fields: [
-      'priority',
       'rate_limits',
       'include_vh_rate_limits',
       'cors',
@@ -408,7 +420,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   { message: HASH_POLICY, fields: ['filter_state'], feature: 'hashing on filter state' },
   { message: WEIGHTED_CLUSTER, fields: ['header_name'] },
   { message: CLUSTER_WEIGHT, fields: ['metadata_match'], feature: 'load-balancer subsets (metadata_match)' },
-  { message: CLUSTER_WEIGHT, fields: ['typed_per_filter_config', 'host_rewrite_literal', 'cluster_header'] },
+  { message: CLUSTER_WEIGHT, fields: ['typed_per_filter_config', 'host_rewrite_literal'] },
 
   // Clusters
   {

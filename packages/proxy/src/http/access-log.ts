@@ -37,9 +37,14 @@ class LineFormat {
     const lf = config.log_format;
     const jsonFormat = lf?.json_format ?? config.json_format;
     if (jsonFormat) {
-      this.json = Object.entries(jsonFormat).map(([k, v]) => [k, typeof v === 'string' ? new Formatter(v) : v]);
+      this.json = Object.entries(jsonFormat).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? new Formatter(v) : v,
+      ]);
     } else {
-      this.text = new Formatter(lf?.text_format_source?.inline_string ?? lf?.text_format ?? config.format ?? defaultFormat);
+      this.text = new Formatter(
+        lf?.text_format_source?.inline_string ?? lf?.text_format ?? config.format ?? defaultFormat,
+      );
     }
   }
 
@@ -61,7 +66,7 @@ class StreamAccessLogger implements AccessLogger {
   private fd: number | undefined;
   constructor(
     private readonly format: LineFormat,
-    private readonly target: { fd: number } | { path: string },
+    target: { fd: number } | { path: string },
   ) {
     if ('fd' in target) this.fd = target.fd;
     else if (target.path === '/dev/stdout') this.fd = 1;
@@ -93,8 +98,10 @@ export function createAccessLoggers(configs: AccessLog[] | undefined, defaultFor
     const tc = (c.typed_config ?? {}) as LoggerConfig;
     const type = tc['@type'] ?? '';
     const format = new LineFormat(tc, defaultFormat);
-    if (type.endsWith('.StdoutAccessLog') || c.name === 'envoy.access_loggers.stdout') return new StreamAccessLogger(format, { fd: 1 });
-    if (type.endsWith('.StderrAccessLog') || c.name === 'envoy.access_loggers.stderr') return new StreamAccessLogger(format, { fd: 2 });
+    if (type.endsWith('.StdoutAccessLog') || c.name === 'envoy.access_loggers.stdout')
+      return new StreamAccessLogger(format, { fd: 1 });
+    if (type.endsWith('.StderrAccessLog') || c.name === 'envoy.access_loggers.stderr')
+      return new StreamAccessLogger(format, { fd: 2 });
     return new StreamAccessLogger(format, { path: tc.path ?? '/dev/stdout' });
   });
 }

@@ -8,9 +8,10 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
-import type { HttpConnectionManager } from '../config/types.js';
+import { BatchedWriter } from '../common/batched-writer.js';
 import { durationMs } from '../common/duration.js';
 import type { Logger } from '../common/logger.js';
+import type { HttpConnectionManager } from '../config/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Counter, Gauge, Histogram, Scope, Store } from '../stats/store.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
@@ -28,7 +29,7 @@ import type {
 } from './filter.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from './formatter.js';
 import { HeaderMap, type RequestHead, type ResponseHead } from './headers.js';
-import { RouteTable, type RouteEntry, type WeightedClusterEntry } from './route/route-table.js';
+import { type RouteEntry, RouteTable, type WeightedClusterEntry } from './route/route-table.js';
 import { createRouterStats, RouterFilter } from './router.js';
 import { StreamInfo } from './stream-info.js';
 
@@ -174,17 +175,21 @@ export class HttpConnectionManagerConfig {
     this.log = deps.log;
     this.runtime = deps.runtime;
     if (!config.route_config) {
-      throw new Error(`http_connection_manager '${prefix}': rds is not implemented by meshcraft-proxy yet; use route_config`);
+      throw new Error(
+        `http_connection_manager '${prefix}': rds is not implemented by meshcraft-proxy yet; use route_config`,
+      );
     }
     this.routeTable = new RouteTable(config.route_config, deps.runtime);
     const routerStats = createRouterStats(deps.store.scope(`http.${prefix}.`));
     this.filterFactories = (config.http_filters ?? []).map((f) => {
       const type = f.typed_config?.['@type'];
-      const isRouter = type === ROUTER_TYPE || (!type && ['envoy.filters.http.router', 'envoy.router'].includes(f.name));
+      const isRouter =
+        type === ROUTER_TYPE || (!type && ['envoy.filters.http.router', 'envoy.router'].includes(f.name));
       if (!isRouter) {
         throw new Error(`http filter '${f.name}' is not implemented by meshcraft-proxy yet`);
       }
-      const suppressEnvoyHeaders = (f.typed_config as { suppress_envoy_headers?: boolean } | undefined)?.suppress_envoy_headers === true;
+      const suppressEnvoyHeaders =
+        (f.typed_config as { suppress_envoy_headers?: boolean } | undefined)?.suppress_envoy_headers === true;
       return (cb: FilterCallbacks): FilterPair => ({
         decoder: new RouterFilter(cb, deps.clusterManager, routerStats, { suppressEnvoyHeaders }),
       });
@@ -234,6 +239,7 @@ export class Http1ServerConnection {
   private closedBy: 'local' | 'remote' | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private draining = false;
+  private readonly writer: BatchedWriter;
 
   constructor(
     readonly socket: net.Socket,
@@ -255,6 +261,7 @@ export class Http1ServerConnection {
       requestedServerName: '',
     };
     socket.setNoDelay(true);
+    this.writer = new BatchedWriter(socket);
     this.parser = new Http1RequestParser(
       {
         onHead: (head) => this.onRequestHead(head),
@@ -308,6 +315,7 @@ export class Http1ServerConnection {
       `HTTP/1.1 ${status} ${reason}\r\ncontent-length: ${reason.length}\r\ncontent-type: text/plain\r\ndate: ${dateProvider.get()}\r\nserver: ${this.config.serverName}\r\nconnection: close\r\n\r\n${reason}`,
     );
     this.closing = true;
+    this.writer.flush();
     this.socket.end();
     this.closedBy = 'local';
   }
@@ -334,7 +342,8 @@ export class Http1ServerConnection {
         return;
       }
     }
-    if (!authority && head.versionMinor === 0 && cfg.defaultHostForHttp10) authority = cfg.defaultHostForHttp10;
+    if (!authority && head.versionMinor === 0 && cfg.defaultHostForHttp10)
+      authority = cfg.defaultHostForHttp10;
     if (!authority && head.versionMinor === 1) {
       this.parser.pause();
       this.rejectHead(400, 'Bad Request');
@@ -365,6 +374,7 @@ export class Http1ServerConnection {
     );
     this.closing = true;
     this.closedBy = 'local';
+    this.writer.flush();
     this.socket.end();
   }
 
@@ -372,7 +382,7 @@ export class Http1ServerConnection {
     if (this.socket.destroyed) return;
     const len = typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length;
     this.config.stats.downstream_cx_tx_bytes_total.inc(len);
-    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    this.writer.write(data);
   }
 
   /** The current stream finished its response. */
@@ -382,6 +392,7 @@ export class Http1ServerConnection {
     if (!keepAlive || this.closing) {
       this.closedBy = 'local';
       this.closing = true;
+      this.writer.flush();
       this.socket.end();
       return;
     }
@@ -444,7 +455,10 @@ export class Http1ServerConnection {
     (by === 'local' ? s.downstream_cx_destroy_local : s.downstream_cx_destroy_remote).inc();
     if (this.stream) {
       s.downstream_cx_destroy_active_rq.inc();
-      (by === 'local' ? s.downstream_cx_destroy_local_active_rq : s.downstream_cx_destroy_remote_active_rq).inc();
+      (by === 'local'
+        ? s.downstream_cx_destroy_local_active_rq
+        : s.downstream_cx_destroy_remote_active_rq
+      ).inc();
       const stream = this.stream;
       this.stream = undefined;
       stream.onDownstreamReset();
@@ -466,12 +480,20 @@ export class ActiveStream implements FilterCallbacks {
   private readonly decoders: StreamDecoderFilter[] = [];
   private readonly encoders: StreamEncoderFilter[] = [];
   private cachedRoute: RouteEntry | undefined | null = null;
-  private decodeIndex = 0;
+  /** How many decoder filters have seen the request headers. */
+  private headersPassed = 0;
+  /** The decoder filter that stopped iteration, or -1 while the request flows. */
+  private stoppedAt = -1;
   private encodeIndex = 0;
-  private decodingStopped = false;
   private encodingStopped = false;
-  private bufferedRequest: { data: Buffer[]; end: boolean; trailers: HeaderMap | undefined } = { data: [], end: false, trailers: undefined };
-  private pendingResponse: { head: ResponseHead | undefined; data: Buffer[]; end: boolean; trailers: HeaderMap | undefined } | undefined;
+  private pending: { data: Buffer[]; end: boolean; trailers: HeaderMap | undefined } = {
+    data: [],
+    end: false,
+    trailers: undefined,
+  };
+  private pendingResponse:
+    | { head: ResponseHead | undefined; data: Buffer[]; end: boolean; trailers: HeaderMap | undefined }
+    | undefined;
   private requestComplete = false;
   private responseComplete = false;
   private destroyed = false;
@@ -479,6 +501,8 @@ export class ActiveStream implements FilterCallbacks {
   private isHead: boolean;
   private streamIdleTimer: NodeJS.Timeout | undefined;
   private requestTimer: NodeJS.Timeout | undefined;
+  /** Whether this stream is still counted in `downstream_rq_active`. */
+  private activeCounted = true;
 
   constructor(
     private readonly connection_: Http1ServerConnection,
@@ -512,7 +536,11 @@ export class ActiveStream implements FilterCallbacks {
 
   start(endStream: boolean): void {
     this.mutateRequestHeaders();
-    if (!this.request.path.startsWith('/') && this.request.method !== 'CONNECT' && this.request.path !== '*') {
+    if (
+      !this.request.path.startsWith('/') &&
+      this.request.method !== 'CONNECT' &&
+      this.request.path !== '*'
+    ) {
       this.config.stats.downstream_rq_non_relative_path.inc();
       this.sendLocalReply(404, '', { details: 'absolute_path_rejected' });
       return;
@@ -537,13 +565,22 @@ export class ActiveStream implements FilterCallbacks {
     if (cfg.useRemoteAddress) {
       if (!cfg.skipXffAppend) {
         const xff = h.getJoined('x-forwarded-for');
-        h.set('x-forwarded-for', xff ? `${xff},${this.connection.remoteAddress}` : this.connection.remoteAddress);
+        h.set(
+          'x-forwarded-for',
+          xff ? `${xff},${this.connection.remoteAddress}` : this.connection.remoteAddress,
+        );
       }
       if (isInternalAddress(this.connection.remoteAddress)) h.set('x-envoy-internal', 'true');
       else h.remove('x-envoy-internal');
     }
     h.setIfAbsent('x-forwarded-proto', this.request.scheme);
-    if (cfg.generateRequestId && (!h.has('x-request-id') || (cfg.useRemoteAddress && !cfg.preserveExternalRequestId && !isInternalAddress(this.connection.remoteAddress)))) {
+    if (
+      cfg.generateRequestId &&
+      (!h.has('x-request-id') ||
+        (cfg.useRemoteAddress &&
+          !cfg.preserveExternalRequestId &&
+          !isInternalAddress(this.connection.remoteAddress)))
+    ) {
       h.set('x-request-id', randomUUID());
     }
     if (cfg.via) {
@@ -556,33 +593,29 @@ export class ActiveStream implements FilterCallbacks {
       if (m && (cfg.stripAnyHostPort || Number(m[2]) === this.connection.localPort)) authority = m[1]!;
     }
     this.request.authority = authority;
-    if (cfg.normalizePath || cfg.mergeSlashes) this.request.path = normalizePath(this.request.path, cfg.normalizePath, cfg.mergeSlashes);
+    if (cfg.normalizePath || cfg.mergeSlashes)
+      this.request.path = normalizePath(this.request.path, cfg.normalizePath, cfg.mergeSlashes);
   }
 
   // ---- request path ----
+  //
+  // As in Envoy's FilterManager: a filter that stops the headers keeps receiving the body (the
+  // router stops and streams it upstream); filters after it see nothing until it continues.
+  // Data a filter asks to buffer, or that cannot pass a stopped filter yet, waits in `pending`
+  // and is replayed from the next filter on continueDecoding().
 
   onRequestData(chunk: Buffer, end: boolean): void {
     if (this.destroyed) return;
     this.streamInfo.bytesReceived += chunk.length;
     this.armStreamIdleTimer();
-    if (this.decodingStopped) {
-      this.bufferedRequest.data.push(chunk);
-      this.bufferedRequest.end = this.bufferedRequest.end || end;
-      return;
-    }
-    this.decodeDataFrom(this.decodeIndex, chunk, end);
+    this.decodeDataFrom(0, chunk, end);
   }
 
   onRequestComplete(trailers: HeaderMap | undefined): void {
     if (this.destroyed || this.requestComplete) return;
     this.markRequestComplete();
-    if (this.decodingStopped) {
-      this.bufferedRequest.end = true;
-      this.bufferedRequest.trailers = trailers;
-      return;
-    }
-    if (trailers) this.decodeTrailersFrom(this.decodeIndex, trailers);
-    else this.decodeDataFrom(this.decodeIndex, Buffer.alloc(0), true);
+    if (trailers) this.decodeTrailersFrom(0, trailers);
+    else this.decodeDataFrom(0, Buffer.alloc(0), true);
   }
 
   private markRequestComplete(): void {
@@ -594,24 +627,27 @@ export class ActiveStream implements FilterCallbacks {
   private decodeHeadersFrom(index: number, endStream: boolean): void {
     for (let i = index; i < this.decoders.length; i++) {
       if (this.destroyed || this.responseComplete) return;
-      const status = this.decoders[i]!.decodeHeaders(this.request, endStream);
-      if (status === 'StopIteration') {
-        this.decodeIndex = i;
-        this.decodingStopped = true;
+      this.headersPassed = i + 1;
+      if (this.decoders[i]!.decodeHeaders(this.request, endStream) === 'StopIteration') {
+        this.stoppedAt = i;
         return;
       }
     }
-    this.decodeIndex = this.decoders.length;
   }
 
   private decodeDataFrom(index: number, chunk: Buffer, end: boolean): void {
     for (let i = index; i < this.decoders.length; i++) {
       if (this.destroyed || this.responseComplete) return;
+      if (i >= this.headersPassed || (this.stoppedAt >= 0 && i > this.stoppedAt)) {
+        this.pending.data.push(chunk);
+        this.pending.end ||= end;
+        return;
+      }
       const status = this.decoders[i]!.decodeData(chunk, end);
       if (status === 'StopIterationAndBuffer') {
-        this.bufferedRequest.data.push(chunk);
-        this.decodeIndex = i;
-        this.decodingStopped = true;
+        this.stoppedAt = Math.max(this.stoppedAt, i);
+        this.pending.data.push(chunk);
+        this.pending.end ||= end;
         return;
       }
       if (status === 'StopIterationNoBuffer') return;
@@ -621,24 +657,26 @@ export class ActiveStream implements FilterCallbacks {
   private decodeTrailersFrom(index: number, trailers: HeaderMap): void {
     for (let i = index; i < this.decoders.length; i++) {
       if (this.destroyed || this.responseComplete) return;
+      if (i >= this.headersPassed || (this.stoppedAt >= 0 && i > this.stoppedAt)) {
+        this.pending.trailers = trailers;
+        this.pending.end = true;
+        return;
+      }
       if (this.decoders[i]!.decodeTrailers(trailers) === 'StopIteration') return;
     }
   }
 
   continueDecoding(): void {
-    if (!this.decodingStopped || this.destroyed) return;
-    // The router (terminal) consumes everything; continuing applies to filters before it.
-    this.decodingStopped = false;
-    const next = this.decodeIndex + 1;
-    const { data, end, trailers } = this.bufferedRequest;
-    this.bufferedRequest = { data: [], end: false, trailers: undefined };
-    const endOfHeaders = this.requestComplete && data.length === 0 && !trailers;
-    this.decodeHeadersFrom(next, endOfHeaders);
-    if (this.decodingStopped) {
-      this.bufferedRequest = { data, end, trailers };
-      return;
+    if (this.stoppedAt < 0 || this.destroyed) return;
+    const next = this.stoppedAt + 1;
+    this.stoppedAt = -1;
+    const { data, end, trailers } = this.pending;
+    this.pending = { data: [], end: false, trailers: undefined };
+    if (this.headersPassed === next) {
+      this.decodeHeadersFrom(next, this.requestComplete && data.length === 0 && !trailers);
     }
-    for (let i = 0; i < data.length; i++) this.decodeDataFrom(next, data[i]!, end && !trailers && i === data.length - 1);
+    for (let i = 0; i < data.length; i++)
+      this.decodeDataFrom(next, data[i]!, end && !trailers && i === data.length - 1);
     if (trailers) this.decodeTrailersFrom(next, trailers);
   }
 
@@ -682,8 +720,9 @@ export class ActiveStream implements FilterCallbacks {
     }
     // Direct responses and redirects get the route's response header mutations, as in Envoy.
     const route = this.cachedRoute ?? undefined;
-    if (route && (options.details === 'direct_response')) {
-      for (const m of this.config.routeTable.mutations(route, undefined, 'response')) if (!m.empty) m.apply(headers, this.streamInfo);
+    if (route && options.details === 'direct_response') {
+      for (const m of this.config.routeTable.mutations(route, undefined, 'response'))
+        if (!m.empty) m.apply(headers, this.streamInfo);
     }
     this.encodeHeaders({ status, headers }, bytes.length === 0);
     if (bytes.length > 0) this.encodeData(bytes, true);
@@ -736,8 +775,10 @@ export class ActiveStream implements FilterCallbacks {
     this.encodingStopped = false;
     const p = this.pendingResponse;
     this.pendingResponse = undefined;
-    if (p.head) this.encodeHeadersFrom(this.encodeIndex + 1, p.head, p.end && p.data.length === 0 && !p.trailers);
-    for (let i = 0; i < p.data.length; i++) this.encodeData(p.data[i]!, p.end && !p.trailers && i === p.data.length - 1);
+    if (p.head)
+      this.encodeHeadersFrom(this.encodeIndex + 1, p.head, p.end && p.data.length === 0 && !p.trailers);
+    for (let i = 0; i < p.data.length; i++)
+      this.encodeData(p.data[i]!, p.end && !p.trailers && i === p.data.length - 1);
     if (p.trailers) this.encodeTrailers(p.trailers);
   }
 
@@ -795,11 +836,14 @@ export class ActiveStream implements FilterCallbacks {
 
   private writeResponseData(data: Buffer, endStream: boolean): void {
     if (!this.responseStarted) return;
-    const bodyAllowed = !this.isHead && this.streamInfo.responseCode !== 204 && this.streamInfo.responseCode !== 304;
+    const bodyAllowed =
+      !this.isHead && this.streamInfo.responseCode !== 204 && this.streamInfo.responseCode !== 304;
     if (bodyAllowed && data.length > 0) {
       this.streamInfo.bytesSent += data.length;
       if (this.chunkedResponse) {
-        this.connection_.writeRaw(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]));
+        this.connection_.writeRaw(
+          Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]),
+        );
       } else {
         this.connection_.writeRaw(data);
       }
@@ -841,8 +885,6 @@ export class ActiveStream implements FilterCallbacks {
     this.config.listenerStats.downstream_rq_completed.inc();
     s.downstream_rq_time.record(this.streamInfo.elapsedMs());
   }
-
-  private activeCounted = true;
 
   private writeAccessLog(): void {
     for (const l of this.config.accessLoggers) l.log(this.streamInfo);

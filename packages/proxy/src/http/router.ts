@@ -8,7 +8,12 @@ import type { Counter, Scope } from '../stats/store.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { Host } from '../upstream/host.js';
-import type { PendingStream, PoolFailureReason, ResponseDecoder, UpstreamConnection } from '../upstream/http1-pool.js';
+import type {
+  PendingStream,
+  PoolFailureReason,
+  ResponseDecoder,
+  UpstreamConnection,
+} from '../upstream/http1-pool.js';
 import type { LoadBalancerContext } from '../upstream/load-balancer/types.js';
 import type { ParsedResponseHead } from './codec/http1-parser.js';
 import type {
@@ -18,7 +23,7 @@ import type {
   FilterTrailersStatus,
   StreamDecoderFilter,
 } from './filter.js';
-import { HOP_BY_HOP, HeaderMap, type RequestHead } from './headers.js';
+import { HeaderMap, HOP_BY_HOP, type RequestHead } from './headers.js';
 import { applyAll } from './route/header-mutation.js';
 import type { RouteEntry } from './route/route-table.js';
 
@@ -71,6 +76,12 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
   private requestHead: RequestHead | undefined;
   private internal = false;
   private responseStatus = 0;
+  /** Trailers of a chunked request, sent in its last chunk. */
+  private requestTrailers: HeaderMap | undefined;
+  /** A hash-policy cookie to set on the response (`hash_policy.cookie` with a ttl). */
+  private setCookie: string | undefined;
+  /** Whether this request is counted in the cluster's and host's active-request stats. */
+  private countedActive = false;
 
   constructor(
     private readonly callbacks: FilterCallbacks,
@@ -106,7 +117,10 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
       return 'StopIteration';
     }
 
-    const { name, weighted } = route.selectCluster(request, { random: cb.random, downstreamAddress: cb.connection.remoteAddress });
+    const { name, weighted } = route.selectCluster(request, {
+      random: cb.random,
+      downstreamAddress: cb.connection.remoteAddress,
+    });
     cb.weightedCluster = weighted;
     const cluster = this.clusterManager.get(name);
     if (!cluster) {
@@ -127,7 +141,8 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
         });
     }
     const metadata = weighted?.metadataMatch ?? route.action?.metadata_match;
-    if (metadata?.filter_metadata?.['envoy.lb']) lbContext.metadataMatch = metadata.filter_metadata['envoy.lb'];
+    if (metadata?.filter_metadata?.['envoy.lb'])
+      lbContext.metadataMatch = metadata.filter_metadata['envoy.lb'];
     const host = cluster.lb.chooseHost(lbContext);
     if (!host) {
       cluster.stats.upstream_cx_none_healthy.inc();
@@ -158,8 +173,6 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     return 'StopIteration';
   }
 
-  private setCookie: string | undefined;
-
   decodeData(data: Buffer, endStream: boolean): FilterDataStatus {
     if (this.done) return 'StopIterationNoBuffer';
     if (this.connection) this.writeBody(data, endStream);
@@ -180,8 +193,6 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     return 'StopIteration';
   }
 
-  private requestTrailers: HeaderMap | undefined;
-
   /** Route timeout, or `x-envoy-upstream-rq-timeout-ms` when the client sets it (Envoy honours it). */
   private requestTimeout(request: RequestHead, route: RouteEntry): number {
     const header = request.headers.get('x-envoy-upstream-rq-timeout-ms');
@@ -189,7 +200,12 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     return route.timeoutMs;
   }
 
-  private upstreamRequestHead(request: RequestHead, route: RouteEntry, host: Host, endStream: boolean): RequestHead {
+  private upstreamRequestHead(
+    request: RequestHead,
+    route: RouteEntry,
+    host: Host,
+    endStream: boolean,
+  ): RequestHead {
     const cb = this.callbacks;
     const headers = new HeaderMap();
     request.headers.forEach((n, v) => {
@@ -205,7 +221,8 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     const a = route.action;
     if (a?.host_rewrite_literal) authority = a.host_rewrite_literal;
     else if (a?.auto_host_rewrite && host.hostname) authority = host.hostname;
-    else if (a?.host_rewrite_header) authority = request.headers.get(a.host_rewrite_header.toLowerCase()) ?? authority;
+    else if (a?.host_rewrite_header)
+      authority = request.headers.get(a.host_rewrite_header.toLowerCase()) ?? authority;
     if (authority !== request.authority) headers.set('x-forwarded-host', request.authority);
     if (!this.config.suppressEnvoyHeaders && this.timeoutMs > 0) {
       headers.set('x-envoy-expected-rq-timeout-ms', String(this.timeoutMs));
@@ -249,16 +266,18 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
       else if (this.requestEnded) this.writeBody(Buffer.alloc(0), true);
     } else {
       conn.write(lines);
-      for (let i = 0; i < body.length; i++) this.writeBody(body[i]!, this.requestEnded && i === body.length - 1);
+      for (let i = 0; i < body.length; i++)
+        this.writeBody(body[i]!, this.requestEnded && i === body.length - 1);
     }
   }
-
-  private countedActive = false;
 
   private writeBody(data: Buffer, end: boolean): void {
     const conn = this.connection!;
     if (this.upstreamChunked) {
-      if (data.length > 0) conn.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]));
+      if (data.length > 0)
+        conn.write(
+          Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]),
+        );
       if (end) {
         const trailers = this.requestTrailers ? this.requestTrailers.toHttp1() : '';
         conn.write(`0\r\n${trailers}\r\n`);
@@ -277,18 +296,27 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
       this.overflow();
       return;
     }
-    this.host!.outlier?.putResult(reason === 'timeout' ? 'LOCAL_ORIGIN_TIMEOUT' : 'LOCAL_ORIGIN_CONNECT_FAILED');
+    this.host!.outlier?.putResult(
+      reason === 'timeout' ? 'LOCAL_ORIGIN_TIMEOUT' : 'LOCAL_ORIGIN_CONNECT_FAILED',
+    );
     cb.streamInfo.setFlag('UF');
     cb.streamInfo.upstreamTransportFailureReason = details;
     const why = reason === 'timeout' ? 'connection timeout' : details;
-    this.finishWithLocalReply(503, `${UPSTREAM_RESET_PREFIX}${why}`, 'upstream_reset_before_response_started{connection_failure}');
+    this.finishWithLocalReply(
+      503,
+      `${UPSTREAM_RESET_PREFIX}${why}`,
+      'upstream_reset_before_response_started{connection_failure}',
+    );
   }
 
   private overflow(): void {
     this.callbacks.streamInfo.setFlag('UO');
-    this.finishWithLocalReply(503, `${UPSTREAM_RESET_PREFIX}overflow`, 'upstream_reset_before_response_started{overflow}', [
-      ['x-envoy-overloaded', 'true'],
-    ]);
+    this.finishWithLocalReply(
+      503,
+      `${UPSTREAM_RESET_PREFIX}overflow`,
+      'upstream_reset_before_response_started{overflow}',
+      [['x-envoy-overloaded', 'true']],
+    );
   }
 
   private startTimeout(): void {
@@ -326,19 +354,19 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     head.headers.forEach((n, v) => {
       if (!HOP_BY_HOP.has(n)) headers.add(n, v);
     });
-    if (head.chunked && head.status !== 204 && head.status !== 304) headers.add('transfer-encoding', 'chunked');
+    if (head.chunked && head.status !== 204 && head.status !== 304)
+      headers.add('transfer-encoding', 'chunked');
     if (!this.config.suppressEnvoyHeaders) {
-      headers.set('x-envoy-upstream-service-time', String(Math.round(performance.now() - this.upstreamStartMs)));
+      headers.set(
+        'x-envoy-upstream-service-time',
+        String(Math.round(performance.now() - this.upstreamStartMs)),
+      );
     }
     if (this.setCookie) headers.add('set-cookie', this.setCookie);
     applyAll(cb.routeTable.mutations(this.route!, cb.weightedCluster, 'response'), headers, cb.streamInfo);
     this.host!.outlier?.putHttpResponseCode(head.status);
-    const bodyless = this.requestHead?.method === 'HEAD' || head.status === 204 || head.status === 304 || head.contentLength === 0;
-    if (bodyless) this.headersOnlyResponse = true;
     cb.encodeHeaders({ status: head.status, headers }, false);
   }
-
-  private headersOnlyResponse = false;
 
   onResponseData(chunk: Buffer): void {
     if (this.done) return;
@@ -373,11 +401,20 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     const flag = reason === 'protocol_error' ? 'UPE' : 'UC';
     this.callbacks.streamInfo.setFlag(flag);
     const text = reason === 'protocol_error' ? `protocol error: ${details}` : 'connection termination';
-    this.finishWithLocalReply(503, `${UPSTREAM_RESET_PREFIX}${text}`, `upstream_reset_before_response_started{${reason}}`);
+    this.finishWithLocalReply(
+      503,
+      `${UPSTREAM_RESET_PREFIX}${text}`,
+      `upstream_reset_before_response_started{${reason}}`,
+    );
   }
 
   /** Local reply for a request that was (or was about to be) sent upstream: stats, then the reply. */
-  private finishWithLocalReply(status: number, body: string, details: string, headers?: [string, string][]): void {
+  private finishWithLocalReply(
+    status: number,
+    body: string,
+    details: string,
+    headers?: [string, string][],
+  ): void {
     this.done = true;
     this.clearTimeout();
     if (this.countedActive) this.chargeCompletion(status, true);
@@ -426,10 +463,5 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
         this.chargeCompletion(0, true);
       }
     }
-  }
-
-  /** True when the upstream response has no body to stream (HEAD, 204, 304, content-length 0). */
-  get responseIsHeadersOnly(): boolean {
-    return this.headersOnlyResponse;
   }
 }

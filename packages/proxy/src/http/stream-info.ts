@@ -32,7 +32,28 @@ export type ResponseFlag =
   | 'SI'; // stream idle timeout
 
 /** `%RESPONSE_FLAGS%` lists flags in Envoy's fixed order, comma-separated. */
-const FLAG_ORDER: ResponseFlag[] = ['LH', 'UH', 'UT', 'LR', 'UR', 'UF', 'UC', 'UO', 'NR', 'DI', 'FI', 'RL', 'UAEX', 'DC', 'URX', 'SI', 'NC', 'DPE', 'UPE', 'UMSDR'];
+const FLAG_ORDER: ResponseFlag[] = [
+  'LH',
+  'UH',
+  'UT',
+  'LR',
+  'UR',
+  'UF',
+  'UC',
+  'UO',
+  'NR',
+  'DI',
+  'FI',
+  'RL',
+  'UAEX',
+  'DC',
+  'URX',
+  'SI',
+  'NC',
+  'DPE',
+  'UPE',
+  'UMSDR',
+];
 
 export interface Endpoint {
   address: string;

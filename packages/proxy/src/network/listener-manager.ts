@@ -5,15 +5,23 @@
  * `listener_manager.*` stats.
  */
 import net from 'node:net';
-import type { Address, FilterChain, FilterChainMatch, HttpConnectionManager, Listener, TcpProxy } from '../config/types.js';
 import type { Logger, LogRegistry } from '../common/logger.js';
+import type {
+  Address,
+  FilterChain,
+  FilterChainMatch,
+  HttpConnectionManager,
+  Listener,
+  TcpProxy,
+} from '../config/types.js';
+import { Http1ServerConnection, HttpConnectionManagerConfig } from '../http/connection-manager.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Counter, Gauge, Histogram, Scope, Store } from '../stats/store.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
-import { Http1ServerConnection, HttpConnectionManagerConfig } from '../http/connection-manager.js';
 import { TcpProxyConfig, TcpProxySession } from './tcp-proxy.js';
 
-const HCM_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+const HCM_TYPE =
+  'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const TCP_PROXY_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 
 export interface ListenerDeps {
@@ -81,7 +89,9 @@ export class ActiveListener {
       no_filter_chain_match: scope.counter('no_filter_chain_match'),
     };
     this.chains = (config.filter_chains ?? []).map((fc) => this.compileChain(fc, scope));
-    this.defaultChain = config.default_filter_chain ? this.compileChain(config.default_filter_chain, scope) : undefined;
+    this.defaultChain = config.default_filter_chain
+      ? this.compileChain(config.default_filter_chain, scope)
+      : undefined;
   }
 
   private compileChain(fc: FilterChain, listenerScope: Scope): CompiledChain {
@@ -90,11 +100,17 @@ export class ActiveListener {
     if (!terminal) throw new Error(`listener '${this.name}': a filter chain has no filters`);
     if (filters.length > 1) {
       const extra = filters.slice(0, -1).map((f) => f.name);
-      throw new Error(`listener '${this.name}': network filter(s) ${extra.join(', ')} are not implemented by meshcraft-proxy yet`);
+      throw new Error(
+        `listener '${this.name}': network filter(s) ${extra.join(', ')} are not implemented by meshcraft-proxy yet`,
+      );
     }
     const type = terminal.typed_config?.['@type'];
     const name = terminal.name;
-    if (type === HCM_TYPE || (!type && ['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager'].includes(name))) {
+    if (
+      type === HCM_TYPE ||
+      (!type &&
+        ['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager'].includes(name))
+    ) {
       const hcm = new HttpConnectionManagerConfig(terminal.typed_config as unknown as HttpConnectionManager, {
         store: this.deps.store,
         runtime: this.deps.runtime,
@@ -112,7 +128,10 @@ export class ActiveListener {
         close: () => hcm.close(),
       };
     }
-    if (type === TCP_PROXY_TYPE || (!type && ['envoy.filters.network.tcp_proxy', 'envoy.tcp_proxy'].includes(name))) {
+    if (
+      type === TCP_PROXY_TYPE ||
+      (!type && ['envoy.filters.network.tcp_proxy', 'envoy.tcp_proxy'].includes(name))
+    ) {
       const tcp = new TcpProxyConfig(
         terminal.typed_config as unknown as TcpProxy,
         this.deps.store,
@@ -120,9 +139,15 @@ export class ActiveListener {
         this.deps.logs.get('filter', 'network/tcp-proxy.ts'),
         this.deps.random,
       );
-      return { match: fc.filter_chain_match ?? {}, handle: (socket) => new TcpProxySession(socket, tcp), close: () => tcp.close() };
+      return {
+        match: fc.filter_chain_match ?? {},
+        handle: (socket) => new TcpProxySession(socket, tcp),
+        close: () => tcp.close(),
+      };
     }
-    throw new Error(`listener '${this.name}': network filter '${name}' is not implemented by meshcraft-proxy yet`);
+    throw new Error(
+      `listener '${this.name}': network filter '${name}' is not implemented by meshcraft-proxy yet`,
+    );
   }
 
   /** Binds the listener's address; rejects with an Envoy-worded, actionable error. */
@@ -185,13 +210,17 @@ export class ActiveListener {
     const remoteIp = unmap(socket.remoteAddress ?? '');
     const remotePort = socket.remotePort ?? 0;
     let candidates = this.chains;
-    candidates = narrow(candidates, (m) => (m.destination_port === undefined ? 0 : m.destination_port === localPort ? 1 : -1));
+    candidates = narrow(candidates, (m) =>
+      m.destination_port === undefined ? 0 : m.destination_port === localPort ? 1 : -1,
+    );
     candidates = narrow(candidates, (m) => prefixScore(m.prefix_ranges, localIp));
     candidates = narrow(candidates, (m) =>
       m.transport_protocol === undefined ? 0 : m.transport_protocol === 'raw_buffer' ? 1 : -1,
     );
     candidates = narrow(candidates, (m) => prefixScore(m.source_prefix_ranges, remoteIp));
-    candidates = narrow(candidates, (m) => (!m.source_ports?.length ? 0 : m.source_ports.includes(remotePort) ? 1 : -1));
+    candidates = narrow(candidates, (m) =>
+      !m.source_ports?.length ? 0 : m.source_ports.includes(remotePort) ? 1 : -1,
+    );
     return candidates[0] ?? this.defaultChain;
   }
 
@@ -234,7 +263,10 @@ function narrow(chains: CompiledChain[], score: (m: FilterChainMatch) => number)
 }
 
 /** Longest matching CIDR length + 1, 0 when no ranges are configured, -1 when none matches. */
-function prefixScore(ranges: { address_prefix: string; prefix_len?: number }[] | undefined, ip: string): number {
+function prefixScore(
+  ranges: { address_prefix: string; prefix_len?: number }[] | undefined,
+  ip: string,
+): number {
   if (!ranges || ranges.length === 0) return 0;
   let best = -1;
   for (const r of ranges) {
@@ -266,7 +298,11 @@ function unmap(addr: string): string {
 /** All listeners of the proxy, and the `listener_manager.*` stats. */
 export class ListenerManager {
   private readonly listeners = new Map<string, ActiveListener>();
-  private readonly stats: { listener_added: Counter; listener_removed: Counter; total_listeners_active: Gauge };
+  private readonly stats: {
+    listener_added: Counter;
+    listener_removed: Counter;
+    total_listeners_active: Gauge;
+  };
 
   constructor(private readonly deps: ListenerDeps) {
     const scope = deps.store.scope('listener_manager.');

@@ -4,17 +4,16 @@
  * ways unchanged (the upstream sees the proxy's address as the client, as the course shows).
  */
 import net from 'node:net';
-import type { TcpProxy } from '../config/types.js';
 import { durationMs } from '../common/duration.js';
 import type { Logger } from '../common/logger.js';
-import type { Counter, Gauge, Store } from '../stats/store.js';
-import type { Cluster } from '../upstream/cluster.js';
-import type { ClusterManager } from '../upstream/cluster-manager.js';
-import type { Host } from '../upstream/host.js';
+import type { TcpProxy } from '../config/types.js';
 import { type AccessLogger, createAccessLoggers } from '../http/access-log.js';
 import { nextConnectionId } from '../http/connection-manager.js';
 import { DEFAULT_TCP_ACCESS_LOG_FORMAT } from '../http/formatter.js';
 import { StreamInfo } from '../http/stream-info.js';
+import type { Counter, Gauge, Store } from '../stats/store.js';
+import type { Cluster } from '../upstream/cluster.js';
+import type { ClusterManager } from '../upstream/cluster-manager.js';
 
 interface TcpProxyStats {
   downstream_cx_total: Counter;
@@ -84,7 +83,6 @@ export class TcpProxyConfig {
 export class TcpProxySession {
   private upstream: net.Socket | undefined;
   private cluster: Cluster | undefined;
-  private host: Host | undefined;
   private attempts = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly info: StreamInfo;
@@ -136,7 +134,6 @@ export class TcpProxySession {
       this.downstream.destroy();
       return;
     }
-    this.host = host;
     this.info.upstreamHost = host;
     this.attempts++;
     resources.connections.inc();
@@ -159,7 +156,10 @@ export class TcpProxySession {
       this.upstreamConnectedAt = performance.now();
       s.upstream_cx_connect_ms.record(this.upstreamConnectedAt - started);
       host.outlier?.putResult('LOCAL_ORIGIN_CONNECT_SUCCESS');
-      this.info.upstreamLocalAddress = { address: upstream.localAddress ?? '', port: upstream.localPort ?? 0 };
+      this.info.upstreamLocalAddress = {
+        address: upstream.localAddress ?? '',
+        port: upstream.localPort ?? 0,
+      };
       this.pipe(upstream);
     });
     upstream.on('error', () => {

@@ -17,7 +17,11 @@ interface Layer {
 export class RuntimeError extends Error {}
 
 /** Flattens `{health_check: {min_interval: 5}}` to `health_check.min_interval = "5"`, as Envoy does. */
-export function flattenStruct(struct: Struct, prefix = '', out = new Map<string, string>()): Map<string, string> {
+export function flattenStruct(
+  struct: Struct,
+  prefix = '',
+  out = new Map<string, string>(),
+): Map<string, string> {
   for (const [k, v] of Object.entries(struct)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
@@ -69,7 +73,9 @@ export class Runtime {
       } else if (l.disk_layer) {
         const d = l.disk_layer;
         const root = d.symlink_root ?? '';
-        const sub = d.append_service_cluster ? path.join(d.subdirectory ?? '', serviceCluster) : d.subdirectory;
+        const sub = d.append_service_cluster
+          ? path.join(d.subdirectory ?? '', serviceCluster)
+          : d.subdirectory;
         this.layers.push({ name: l.name, kind: 'disk', values: readDiskLayer(root, sub) });
       } else if (l.admin_layer) {
         this.layers.push({ name: l.name, kind: 'admin', values: new Map() });
@@ -149,7 +155,8 @@ export class Runtime {
         fp = { numerator: Number(v), denominator: 'HUNDRED' };
       }
     }
-    const denominator = fp.denominator === 'MILLION' ? 1_000_000 : fp.denominator === 'TEN_THOUSAND' ? 10_000 : 100;
+    const denominator =
+      fp.denominator === 'MILLION' ? 1_000_000 : fp.denominator === 'TEN_THOUSAND' ? 10_000 : 100;
     return random % denominator < Math.min(fp.numerator ?? 0, denominator);
   }
 

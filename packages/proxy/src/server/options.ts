@@ -65,12 +65,15 @@ function parseLevel(v: string, flag: string): LogLevel {
 }
 
 function parseIntFlag(v: string, flag: string, min: number): number {
-  if (!/^\d+$/.test(v) || Number(v) < min) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got '${v}'`);
+  if (!/^\d+$/.test(v) || Number(v) < min)
+    throw new UsageError(`${flag} must be a whole number ≥ ${min}, got '${v}'`);
   return Number(v);
 }
 
 /** Parses argv (without node and script); `--help`/`--version` are reported via the result kind. */
-export function parseArgs(argv: string[]): { kind: 'run'; options: ServerOptions } | { kind: 'help' } | { kind: 'version' } {
+export function parseArgs(
+  argv: string[],
+): { kind: 'run'; options: ServerOptions } | { kind: 'help' } | { kind: 'version' } {
   const o: ServerOptions = {
     configPath: undefined,
     configYaml: undefined,
@@ -131,7 +134,8 @@ export function parseArgs(argv: string[]): { kind: 'run'; options: ServerOptions
       case '--component-log-level':
         for (const part of value().split(',')) {
           const [name, level] = part.split(':');
-          if (!name || !level) throw new UsageError(`--component-log-level expects logger:level[,logger:level], got '${part}'`);
+          if (!name || !level)
+            throw new UsageError(`--component-log-level expects logger:level[,logger:level], got '${part}'`);
           o.componentLogLevel.push([name, parseLevel(level, arg)]);
         }
         break;
@@ -155,7 +159,8 @@ export function parseArgs(argv: string[]): { kind: 'run'; options: ServerOptions
         break;
       case '--drain-strategy': {
         const s = value();
-        if (s !== 'gradual' && s !== 'immediate') throw new UsageError(`--drain-strategy must be gradual or immediate, got '${s}'`);
+        if (s !== 'gradual' && s !== 'immediate')
+          throw new UsageError(`--drain-strategy must be gradual or immediate, got '${s}'`);
         o.drainStrategy = s;
         break;
       }
@@ -190,7 +195,9 @@ export function parseArgs(argv: string[]): { kind: 'run'; options: ServerOptions
     }
   }
   if (o.configPath === undefined && o.configYaml === undefined) {
-    throw new UsageError('At least one of --config-path or --config-yaml or Options::configProto() should be non-empty');
+    throw new UsageError(
+      'At least one of --config-path or --config-yaml or Options::configProto() should be non-empty',
+    );
   }
   return { kind: 'run', options: o };
 }

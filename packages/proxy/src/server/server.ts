@@ -13,11 +13,12 @@ import type {
   ServerState,
 } from '../admin/context.js';
 import { startAdminServer } from '../admin/server.js';
-import { assertImplemented, loadBootstrap } from '../config/index.js';
-import type { Bootstrap } from '../config/types.js';
+import { versionString } from '../admin/version.js';
 import { durationMs } from '../common/duration.js';
 import { initHashing } from '../common/hash.js';
-import { type LoggerName, LOGGER_NAMES, LogRegistry } from '../common/logger.js';
+import { LOGGER_NAMES, type LoggerName, LogRegistry } from '../common/logger.js';
+import { assertImplemented, loadBootstrap } from '../config/index.js';
+import type { Bootstrap } from '../config/types.js';
 import { ListenerManager } from '../network/listener-manager.js';
 import { Runtime } from '../runtime/runtime.js';
 import { Store } from '../stats/store.js';
@@ -25,7 +26,6 @@ import { ClusterManager } from '../upstream/cluster-manager.js';
 import { DnsResolver } from '../upstream/dns.js';
 import type { ServerOptions } from './options.js';
 import { ServerStatsUpdater } from './server-stats.js';
-import { versionString } from '../admin/version.js';
 
 export class Server implements AdminContext {
   readonly store = new Store();
@@ -87,7 +87,9 @@ export class Server implements AdminContext {
     for (const w of warnings) logs.get('config', 'config/load.ts').warn(w);
     assertImplemented(bootstrap);
     if (options.concurrency > 1) {
-      server.log.warn(`--concurrency ${options.concurrency}: this version of meshcraft-proxy runs a single worker`);
+      server.log.warn(
+        `--concurrency ${options.concurrency}: this version of meshcraft-proxy runs a single worker`,
+      );
     }
     try {
       await server.run();
@@ -104,9 +106,13 @@ export class Server implements AdminContext {
     this.log.info(`version: ${versionString()}`);
     await initHashing();
     if (b.admin?.address) {
-      this.admin = await startAdminServer(this, { address: b.admin.address, accessLogPath: b.admin.access_log_path });
+      this.admin = await startAdminServer(this, {
+        address: b.admin.address,
+        accessLogPath: b.admin.access_log_path,
+      });
       this.log.info(`admin address: ${this.admin.address}:${this.admin.port}`);
-      if (this.options.adminAddressPath) fs.writeFileSync(this.options.adminAddressPath, `${this.admin.address}:${this.admin.port}\n`);
+      if (this.options.adminAddressPath)
+        fs.writeFileSync(this.options.adminAddressPath, `${this.admin.address}:${this.admin.port}\n`);
     }
     this.serverState = 'INITIALIZING';
     const clusters = b.static_resources?.clusters ?? [];

@@ -4,8 +4,9 @@
  * added and replaced here too, warming before they replace the cluster they update, so traffic
  * never sees a cold cluster.
  */
-import type { Cluster as ClusterConfig } from '../config/types.js';
+
 import type { Logger } from '../common/logger.js';
+import type { Cluster as ClusterConfig } from '../config/types.js';
 import type { Counter, Gauge } from '../stats/store.js';
 import { Cluster, type ClusterDeps } from './cluster.js';
 
@@ -54,7 +55,10 @@ export class ClusterManager {
    * when it is active. An unchanged config (same JSON) is skipped, as Envoy skips unmodified
    * clusters; returns whether anything changed.
    */
-  async addOrUpdate(config: ClusterConfig, options: { addedViaApi: boolean; versionInfo?: string }): Promise<boolean> {
+  async addOrUpdate(
+    config: ClusterConfig,
+    options: { addedViaApi: boolean; versionInfo?: string },
+  ): Promise<boolean> {
     const current = this.active.get(config.name);
     if (current && JSON.stringify(current.config) === JSON.stringify(config)) return false;
     const previousWarming = this.warming.get(config.name);

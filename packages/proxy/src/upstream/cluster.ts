@@ -6,9 +6,15 @@
  * A cluster *warms* before traffic may use it (Envoy's "cluster warming"): initial DNS
  * resolution, then the first round of active health checks.
  */
-import type { Cluster as ClusterConfig, HealthStatus, LbEndpoint, LocalityLbEndpoints } from '../config/types.js';
+
 import { durationMs } from '../common/duration.js';
 import type { Logger, LogRegistry } from '../common/logger.js';
+import type {
+  Cluster as ClusterConfig,
+  HealthStatus,
+  LbEndpoint,
+  LocalityLbEndpoints,
+} from '../config/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Scope, Store } from '../stats/store.js';
 import { type ClusterStats, createClusterStats, ResponseCodeStats } from './cluster-stats.js';
@@ -66,8 +72,16 @@ export class Cluster {
     this.connectTimeoutMs = durationMs(config.connect_timeout, 5000);
     const thresholds = config.circuit_breakers?.thresholds ?? [];
     this.resources = {
-      default: new ResourceManager(thresholds.find((t) => (t.priority ?? 'DEFAULT') === 'DEFAULT'), this.scope, 'default'),
-      high: new ResourceManager(thresholds.find((t) => t.priority === 'HIGH'), this.scope, 'high'),
+      default: new ResourceManager(
+        thresholds.find((t) => (t.priority ?? 'DEFAULT') === 'DEFAULT'),
+        this.scope,
+        'default',
+      ),
+      high: new ResourceManager(
+        thresholds.find((t) => t.priority === 'HIGH'),
+        this.scope,
+        'high',
+      ),
     };
     const idleTimeoutMs = this.upstreamIdleTimeoutMs();
     const poolLog = deps.logs.get('pool', 'upstream/http1-pool.ts');
@@ -101,6 +115,7 @@ export class Cluster {
           onHostHealthChanged: () => this.prioritySet.refreshHealth(),
           log: deps.logs.get('hc', 'upstream/health-check'),
           random: deps.random,
+          runtime: deps.runtime,
         }),
       );
     }
@@ -119,7 +134,9 @@ export class Cluster {
     } else if (type === 'STRICT_DNS' || type === 'LOGICAL_DNS') {
       await this.resolveDns();
     } else {
-      throw new Error(`cluster '${this.name}': discovery type ${type} is not implemented by meshcraft-proxy yet`);
+      throw new Error(
+        `cluster '${this.name}': discovery type ${type} is not implemented by meshcraft-proxy yet`,
+      );
     }
     for (const hc of this.healthCheckers) hc.start();
     await Promise.all(this.healthCheckers.map((hc) => hc.initialized()));
@@ -129,7 +146,9 @@ export class Cluster {
   private staticLocalities(): ResolvedLocality[] {
     return (this.config.load_assignment?.endpoints ?? []).map((l) => ({
       locality: l,
-      hosts: (l.lb_endpoints ?? []).map((e) => this.hostFor(l, e, socketAddress(e).address, e.endpoint?.hostname ?? '')),
+      hosts: (l.lb_endpoints ?? []).map((e) =>
+        this.hostFor(l, e, socketAddress(e).address, e.endpoint?.hostname ?? ''),
+      ),
     }));
   }
 
@@ -165,7 +184,8 @@ export class Cluster {
         const name = socketAddress(e).address;
         try {
           const addresses = await this.deps.dns.resolve(name, family);
-          for (const addr of logical ? addresses.slice(0, 1) : addresses) hosts.push(this.hostFor(l, e, addr, name));
+          for (const addr of logical ? addresses.slice(0, 1) : addresses)
+            hosts.push(this.hostFor(l, e, addr, name));
         } catch (err) {
           failed = true;
           const code = err instanceof DnsResolutionError ? err.code : String(err);
@@ -207,9 +227,10 @@ export class Cluster {
           return old;
         }
         if (this.healthCheckers.length > 0) {
-          // Envoy: hosts under active health checking take traffic only after their first check.
+          // Envoy: hosts under active health checking take traffic only after their first check
+          // passes; with ignore_new_hosts_until_first_hc they are also excluded from the LB's math.
           h.setFlag('failed_active_hc');
-          h.setFlag('pending_active_hc');
+          if (this.config.common_lb_config?.ignore_new_hosts_until_first_hc) h.setFlag('pending_active_hc');
         }
         added.push(h);
         return h;
@@ -223,7 +244,11 @@ export class Cluster {
       this.pools.get(h)?.destroy();
       this.pools.delete(h);
     }
-    if (added.length === 0 && removed.length === 0 && this.prioritySet.hostSetsPerPriority.length >= byPriority.size) {
+    if (
+      added.length === 0 &&
+      removed.length === 0 &&
+      this.prioritySet.hostSetsPerPriority.length >= byPriority.size
+    ) {
       this.stats.update_no_rebuild.inc();
       return;
     }
@@ -278,9 +303,9 @@ export class Cluster {
   }
 
   private upstreamIdleTimeoutMs(): number {
-    const opts = this.config.typed_extension_protocol_options?.['envoy.extensions.upstreams.http.v3.HttpProtocolOptions'] as
-      | { common_http_protocol_options?: { idle_timeout?: string } }
-      | undefined;
+    const opts = this.config.typed_extension_protocol_options?.[
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions'
+    ] as { common_http_protocol_options?: { idle_timeout?: string } } | undefined;
     const configured = opts?.common_http_protocol_options?.idle_timeout;
     const ms = durationMs(configured, DEFAULT_UPSTREAM_IDLE_TIMEOUT_MS);
     return ms === 0 ? 2 ** 31 - 1 : ms;

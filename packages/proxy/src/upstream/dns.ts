@@ -34,9 +34,11 @@ export class DnsResolver {
     if (net.isIP(hostname)) return [hostname];
     const fromFile = this.lookupHostsFile(hostname);
     if (fromFile) return pickFamily(fromFile, family, hostname);
-    const results = await dns.promises.lookup(hostname, { all: true, verbatim: true }).catch((err: NodeJS.ErrnoException) => {
-      throw new DnsResolutionError(hostname, err.code ?? 'EAI_FAIL');
-    });
+    const results = await dns.promises
+      .lookup(hostname, { all: true, verbatim: true })
+      .catch((err: NodeJS.ErrnoException) => {
+        throw new DnsResolutionError(hostname, err.code ?? 'EAI_FAIL');
+      });
     return pickFamily(
       results.map((r) => r.address),
       family,

@@ -88,10 +88,15 @@ export class Host {
     this.hostname = d.hostname ?? '';
     this.weight = d.weight ?? 1;
     this.priority = d.priority ?? 0;
-    this.locality = { region: d.locality?.region ?? '', zone: d.locality?.zone ?? '', sub_zone: d.locality?.sub_zone ?? '' };
+    this.locality = {
+      region: d.locality?.region ?? '',
+      zone: d.locality?.zone ?? '',
+      sub_zone: d.locality?.sub_zone ?? '',
+    };
     this.metadata = d.metadata;
     this.healthCheckPort = d.healthCheckPort;
-    if (d.edsHealthStatus === 'UNHEALTHY' || d.edsHealthStatus === 'TIMEOUT') this.setFlag('failed_eds_health');
+    if (d.edsHealthStatus === 'UNHEALTHY' || d.edsHealthStatus === 'TIMEOUT')
+      this.setFlag('failed_eds_health');
     if (d.edsHealthStatus === 'DEGRADED') this.setFlag('degraded_eds_health');
     if (d.edsHealthStatus === 'DRAINING') this.setFlag('eds_status_draining');
   }
@@ -130,16 +135,28 @@ export class Host {
 
   /** Envoy's coarse health: unhealthy on any failure flag, degraded on a degraded flag. */
   coarseHealth(): CoarseHealth {
-    if (this.hasFlag('failed_active_hc') || this.hasFlag('failed_outlier_check') || this.hasFlag('failed_eds_health')) {
+    if (
+      this.hasFlag('failed_active_hc') ||
+      this.hasFlag('failed_outlier_check') ||
+      this.hasFlag('failed_eds_health')
+    ) {
       return 'unhealthy';
     }
     if (this.hasFlag('degraded_active_hc') || this.hasFlag('degraded_eds_health')) return 'degraded';
     return 'healthy';
   }
 
-  /** Hosts that take no traffic whatever their health (pending first HC when configured so, draining). */
+  /**
+   * Hosts that take no traffic whatever their health (Envoy's excludeBasedOnHealthFlag): waiting
+   * for their first health check (when the cluster asks for that), failed by an immediate
+   * health-check-fail response, or draining per EDS.
+   */
   excluded(): boolean {
-    return this.hasFlag('excluded_via_immediate_hc_fail') || this.hasFlag('eds_status_draining');
+    return (
+      this.hasFlag('pending_active_hc') ||
+      this.hasFlag('excluded_via_immediate_hc_fail') ||
+      this.hasFlag('eds_status_draining')
+    );
   }
 
   /** `healthy`, or the set flags as `/failed_active_hc/failed_outlier_check`: `/clusters`' health_flags. */
@@ -167,7 +184,14 @@ export class Host {
  */
 export interface OutlierMonitor {
   putHttpResponseCode(code: number): void;
-  putResult(result: 'LOCAL_ORIGIN_CONNECT_FAILED' | 'LOCAL_ORIGIN_TIMEOUT' | 'LOCAL_ORIGIN_CONNECT_SUCCESS' | 'EXT_ORIGIN_REQUEST_FAILED' | 'EXT_ORIGIN_REQUEST_SUCCESS'): void;
+  putResult(
+    result:
+      | 'LOCAL_ORIGIN_CONNECT_FAILED'
+      | 'LOCAL_ORIGIN_TIMEOUT'
+      | 'LOCAL_ORIGIN_CONNECT_SUCCESS'
+      | 'EXT_ORIGIN_REQUEST_FAILED'
+      | 'EXT_ORIGIN_REQUEST_SUCCESS',
+  ): void;
   putResponseTime(ms: number): void;
 }
 

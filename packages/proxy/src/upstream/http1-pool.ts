@@ -4,6 +4,7 @@
  * timeouts, and the cluster's circuit breakers (max connections, max pending requests).
  */
 import net from 'node:net';
+import { BatchedWriter } from '../common/batched-writer.js';
 import type { Logger } from '../common/logger.js';
 import { Http1ResponseParser, HttpParseError, type ParsedResponseHead } from '../http/codec/http1-parser.js';
 import type { HeaderMap } from '../http/headers.js';
@@ -47,9 +48,17 @@ export interface ResponseDecoder {
 
 /** Envoy's errno-based transport failure text, e.g. `delayed connect error: 111`. */
 function transportFailure(err: NodeJS.ErrnoException): string {
-  const errnos: Record<string, number> = { ECONNREFUSED: 111, ECONNRESET: 104, EHOSTUNREACH: 113, ENETUNREACH: 101, ETIMEDOUT: 110 };
+  const errnos: Record<string, number> = {
+    ECONNREFUSED: 111,
+    ECONNRESET: 104,
+    EHOSTUNREACH: 113,
+    ENETUNREACH: 101,
+    ETIMEDOUT: 110,
+  };
   const n = err.code ? errnos[err.code] : undefined;
-  return n !== undefined ? `delayed connect error: ${n}` : `delayed connect error: ${err.code ?? err.message}`;
+  return n !== undefined
+    ? `delayed connect error: ${n}`
+    : `delayed connect error: ${err.code ?? err.message}`;
 }
 
 export class UpstreamConnection {
@@ -65,6 +74,7 @@ export class UpstreamConnection {
   private requestComplete = false;
   private responseKeepAlive = true;
   private idleTimer: NodeJS.Timeout | undefined;
+  private readonly writer: BatchedWriter;
 
   constructor(
     readonly host: Host,
@@ -73,6 +83,7 @@ export class UpstreamConnection {
   ) {
     this.socket = net.connect({ host: host.address, port: host.port });
     this.socket.setNoDelay(true);
+    this.writer = new BatchedWriter(this.socket);
     this.parser = new Http1ResponseParser({
       onHead: (head) => {
         if (head.status >= 100 && head.status < 200) return; // interim responses are not forwarded
@@ -130,7 +141,7 @@ export class UpstreamConnection {
   write(data: Buffer | string): void {
     const len = typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length;
     this.info.stats.upstream_cx_tx_bytes_total.inc(len);
-    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    this.writer.write(data);
   }
 
   /** The request (head and body) has been written completely. */
@@ -190,7 +201,10 @@ export class UpstreamConnection {
     const d = this.decoder;
     if (d) {
       s.upstream_cx_destroy_with_active_rq.inc();
-      (this.closedBy === 'local' ? s.upstream_cx_destroy_local_with_active_rq : s.upstream_cx_destroy_remote_with_active_rq).inc();
+      (this.closedBy === 'local'
+        ? s.upstream_cx_destroy_local_with_active_rq
+        : s.upstream_cx_destroy_remote_with_active_rq
+      ).inc();
     }
     s.upstream_cx_length_ms.record(performance.now() - this.createdAt);
     this.decoder = undefined;
@@ -291,7 +305,11 @@ export class Http1ConnectionPool {
     conn.socket.once('error', (err: NodeJS.ErrnoException) => {
       if (!this.connecting.has(conn)) return;
       clearTimeout(timer);
-      this.connectFailed(conn, 'connection_failure', `remote connection failure, transport failure reason: ${transportFailure(err)}`);
+      this.connectFailed(
+        conn,
+        'connection_failure',
+        `remote connection failure, transport failure reason: ${transportFailure(err)}`,
+      );
     });
   }
 
@@ -335,7 +353,8 @@ export class Http1ConnectionPool {
     this.info.stats.upstream_cx_active.dec();
     this.host.stats.cx_active--;
     // Someone may be waiting for a connection slot this one freed.
-    if (this.pending.length > this.connecting.size && this.info.resources.connections.canCreate()) this.connect();
+    if (this.pending.length > this.connecting.size && this.info.resources.connections.canCreate())
+      this.connect();
   }
 
   /** Closes every connection (host removed, cluster removed, shutdown). */

@@ -52,9 +52,18 @@ export class ResourceManager {
   readonly pendingRequests: Resource;
   readonly requests: Resource;
   readonly retries: Resource;
-  readonly thresholds: Required<Pick<CircuitBreakerThresholds, 'max_connections' | 'max_pending_requests' | 'max_requests' | 'max_retries'>>;
+  readonly thresholds: Required<
+    Pick<
+      CircuitBreakerThresholds,
+      'max_connections' | 'max_pending_requests' | 'max_requests' | 'max_retries'
+    >
+  >;
 
-  constructor(config: CircuitBreakerThresholds | undefined, clusterScope: Scope, priority: 'default' | 'high') {
+  constructor(
+    config: CircuitBreakerThresholds | undefined,
+    clusterScope: Scope,
+    priority: 'default' | 'high',
+  ) {
     this.thresholds = {
       max_connections: config?.max_connections ?? DEFAULT_THRESHOLDS.max_connections,
       max_pending_requests: config?.max_pending_requests ?? DEFAULT_THRESHOLDS.max_pending_requests,
@@ -64,7 +73,11 @@ export class ResourceManager {
     const scope = clusterScope.scope(`circuit_breakers.${priority}.`);
     const track = config?.track_remaining === true;
     const make = (max: number, open: string, remaining: string) =>
-      new Resource(max, scope.gauge(open, 'NeverImport'), track ? scope.gauge(remaining, 'NeverImport') : undefined);
+      new Resource(
+        max,
+        scope.gauge(open, 'NeverImport'),
+        track ? scope.gauge(remaining, 'NeverImport') : undefined,
+      );
     this.connections = make(this.thresholds.max_connections, 'cx_open', 'remaining_cx');
     this.pendingRequests = make(this.thresholds.max_pending_requests, 'rq_pending_open', 'remaining_pending');
     this.requests = make(this.thresholds.max_requests, 'rq_open', 'remaining_rq');

@@ -46,12 +46,27 @@ export function request(
   options: { method?: string; headers?: Record<string, string>; body?: string; localAddress?: string } = {},
 ): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', headers: options.headers, agent: false, localAddress: options.localAddress }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: false,
+        localAddress: options.localAddress,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.setTimeout(20_000, () => req.destroy(new Error(`request to ${url} timed out`)));
     req.end(options.body);
@@ -76,7 +91,12 @@ export function rawExchange(host: string, port: number, data: string, waitMs = 2
   });
 }
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -120,7 +140,9 @@ export class AddressMap {
   ) {}
 
   ip(labIp: string): string {
-    return labIp.startsWith(this.labPrefix) ? this.loopbackPrefix + labIp.slice(this.labPrefix.length) : labIp;
+    return labIp.startsWith(this.labPrefix)
+      ? this.loopbackPrefix + labIp.slice(this.labPrefix.length)
+      : labIp;
   }
 
   async allocate(...labPorts: number[]): Promise<void> {
@@ -174,7 +196,13 @@ export class Lab {
   }
 
   /** Starts meshcraft-demoapp at a lab address (its container port mapped) and waits for it. */
-  async demoapp(o: { ip: string; port: number; serverName: string; version?: string; serviceName?: string }): Promise<ChildProcess> {
+  async demoapp(o: {
+    ip: string;
+    port: number;
+    serverName: string;
+    version?: string;
+    serviceName?: string;
+  }): Promise<ChildProcess> {
     const host = this.map.ip(o.ip);
     const port = this.map.port(o.port);
     const child = spawn(process.execPath, [DEMOAPP_BIN], {
@@ -191,7 +219,10 @@ export class Lab {
     });
     this.children.push(child);
     child.stdout.resume();
-    await until(`demoapp ${o.serverName} on ${host}:${port}`, async () => (await request(`http://${host}:${port}/livez`)).status === 200);
+    await until(
+      `demoapp ${o.serverName} on ${host}:${port}`,
+      async () => (await request(`http://${host}:${port}/livez`)).status === 200,
+    );
     return child;
   }
 
@@ -199,11 +230,21 @@ export class Lab {
   async proxy(configYaml: string, o: { self: string; args?: string[]; name?: string }): Promise<ProxyHandle> {
     const self = this.map.ip(o.self);
     const configFile = path.join(this.dir, `${o.name ?? o.self}.yaml`);
-    fs.writeFileSync(configFile, this.map.remapConfig(configYaml, self));
+    const parsed = YAML.parse(configYaml) as { admin?: unknown };
+    // Labs without an admin block still get one: the harness reads /ready to know the proxy is up.
+    const withAdmin = parsed.admin
+      ? configYaml
+      : `${configYaml}\nadmin:\n  address:\n    socket_address: { address: 0.0.0.0, port_value: 9901 }\n`;
+    if (!parsed.admin) await this.map.allocate(9901);
+    fs.writeFileSync(configFile, this.map.remapConfig(withAdmin, self));
     let stderr = '';
-    const child = spawn(process.execPath, [PROXY_BIN, '-c', configFile, '--dns-hosts', this.hostsFile, ...(o.args ?? [])], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [PROXY_BIN, '-c', configFile, '--dns-hosts', this.hostsFile, ...(o.args ?? [])],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     this.children.push(child);
     child.stdout.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -211,9 +252,10 @@ export class Lab {
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    const doc = YAML.parse(fs.readFileSync(configFile, 'utf8')) as { admin?: { address?: { socket_address?: { address: string; port_value: number } } } };
-    const sa = doc.admin?.address?.socket_address;
-    if (!sa) throw new Error('scenario configs need an admin address');
+    const doc = YAML.parse(fs.readFileSync(configFile, 'utf8')) as {
+      admin?: { address?: { socket_address?: { address: string; port_value: number } } };
+    };
+    const sa = doc.admin!.address!.socket_address!;
     const admin = `http://${sa.address}:${sa.port_value}`;
     let exited: number | null = null;
     child.on('exit', (code) => {
@@ -253,7 +295,11 @@ export function fixture(name: string): string {
 }
 
 /** Counts which `ServerName` answered each of `n` requests (one request per iteration, unlike the course's script). */
-export async function tally(url: string, n: number, options: Parameters<typeof request>[1] = {}): Promise<Map<string, number>> {
+export async function tally(
+  url: string,
+  n: number,
+  options: Parameters<typeof request>[1] = {},
+): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
   for (let i = 0; i < n; i++) {
     const r = await request(url, options);
@@ -262,4 +308,119 @@ export async function tally(url: string, n: number, options: Parameters<typeof r
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   return counts;
+}
+
+/**
+ * The front proxy of the course's day-14 labs: the admin block they share, the static listener
+ * they describe (labs-day14a §1.5: `listener_0` on :80, one virtual host `webservice` for every
+ * domain, `/` → `web_cluster_01`, with the route options a lab quotes such as a hash policy), and
+ * the lab's quoted clusters.
+ */
+export function frontProxyConfig(clustersFixture: string): string {
+  const admin = YAML.parse(fixture('day14a-common-front-proxy.admin.yaml')) as Record<string, unknown>;
+  // Some labs are quoted as excerpts separated by "..." (YAML document ends): the route of the
+  // virtual host (e.g. its hash_policy) in one, the clusters in another.
+  const docs = YAML.parseAllDocuments(fixture(clustersFixture)).map(
+    (d) => d.toJS() as Record<string, unknown>,
+  );
+  const clusters = docs.find((d) => 'clusters' in d) as { clusters: unknown[] };
+  const routes = docs.find((d) => 'routes' in d) as
+    | { routes: { route: Record<string, unknown> }[] }
+    | undefined;
+  const { cluster: _quotedCluster, ...routeExtra } = routes?.routes[0]?.route ?? {};
+  return YAML.stringify({
+    ...admin,
+    static_resources: {
+      listeners: [
+        {
+          name: 'listener_0',
+          address: { socket_address: { address: '0.0.0.0', port_value: 80 } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type':
+                      'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'ingress_http',
+                    codec_type: 'AUTO',
+                    route_config: {
+                      name: 'local_route',
+                      virtual_hosts: [
+                        {
+                          name: 'webservice',
+                          domains: ['*'],
+                          routes: [
+                            { match: { prefix: '/' }, route: { cluster: 'web_cluster_01', ...routeExtra } },
+                          ],
+                        },
+                      ],
+                    },
+                    http_filters: [{ name: 'envoy.filters.http.router' }],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      clusters: clusters.clusters,
+    },
+  });
+}
+
+/**
+ * Divides every health-check duration by `factor` so a lab's 10 s cadence runs in a test in
+ * 1/factor of the time; thresholds and everything else stay the course's.
+ */
+export function speedUpHealthChecks(yamlText: string, factor: number): string {
+  const doc = YAML.parse(yamlText) as {
+    static_resources?: { clusters?: { health_checks?: Record<string, unknown>[] }[] };
+  };
+  for (const c of doc.static_resources?.clusters ?? []) {
+    for (const hc of c.health_checks ?? []) {
+      for (const key of [
+        'timeout',
+        'interval',
+        'no_traffic_interval',
+        'unhealthy_interval',
+        'healthy_edge_interval',
+        'unhealthy_edge_interval',
+      ]) {
+        const v = hc[key];
+        if (typeof v === 'string' && v.endsWith('s')) hc[key] = `${Number(v.slice(0, -1)) / factor}s`;
+      }
+      // Envoy's default no-traffic interval (60 s) scaled the same way.
+      hc.no_traffic_interval ??= `${60 / factor}s`;
+    }
+  }
+  return YAML.stringify(doc);
+}
+
+/**
+ * A "pod" of the day-14 labs (pattern A): the sidecar proxy owns the network namespace at
+ * `ip` with the hostname the app reports, the app listens on 127.0.0.1:8080 inside it.
+ */
+export async function sidecarPod(
+  lab: Lab,
+  o: { ip: string; hostname: string; version?: string },
+): Promise<ProxyHandle> {
+  await lab.demoapp({ ip: o.ip, port: 8080, serverName: o.hostname, version: o.version });
+  return lab.proxy(fixture('day14a-common-sidecar.envoy.yaml'), {
+    self: o.ip,
+    name: `${o.hostname}-sidecar`,
+  });
+}
+
+/** One of `/clusters`' lines for a host: `cluster::ip:port::key::value` → value. */
+export async function hostStat(
+  admin: string,
+  cluster: string,
+  hostKey: string,
+  stat: string,
+): Promise<string | undefined> {
+  const text = (await request(`${admin}/clusters`)).body;
+  const line = text.split('\n').find((l) => l.startsWith(`${cluster}::${hostKey}::${stat}::`));
+  return line?.split('::')[3];
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { HeaderMap } from '../headers.js';
-import { Http1RequestParser, Http1ResponseParser, HttpParseError, type ParsedRequestHead, type ParsedResponseHead } from './http1-parser.js';
+import {
+  Http1RequestParser,
+  Http1ResponseParser,
+  HttpParseError,
+  type ParsedRequestHead,
+  type ParsedResponseHead,
+} from './http1-parser.js';
 
 interface Message<H> {
   head: H;
@@ -52,7 +58,9 @@ describe('Http1RequestParser', () => {
   });
 
   it('treats connection: close and HTTP/1.0 as not keep-alive', () => {
-    expect(requests(['GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'])[0]!.head.keepAlive).toBe(false);
+    expect(requests(['GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'])[0]!.head.keepAlive).toBe(
+      false,
+    );
     expect(requests(['GET / HTTP/1.0\r\n\r\n'])[0]!.head.keepAlive).toBe(false);
     expect(requests(['GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n'])[0]!.head.keepAlive).toBe(true);
   });
@@ -63,8 +71,16 @@ describe('Http1RequestParser', () => {
     ['HTTP/2 on the h1 codec', 'GET / HTTP/2.0\r\n\r\n', 'http_version_not_supported'],
     ['space in header name', 'GET / HTTP/1.1\r\nBad Name: x\r\n\r\n', 'bad_header'],
     ['obsolete folding', 'GET / HTTP/1.1\r\nA: x\r\n  y\r\n\r\n', 'bad_header'],
-    ['CL and TE together', 'POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n', 'bad_content_length'],
-    ['conflicting CLs', 'POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n', 'bad_content_length'],
+    [
+      'CL and TE together',
+      'POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n',
+      'bad_content_length',
+    ],
+    [
+      'conflicting CLs',
+      'POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      'bad_content_length',
+    ],
     ['negative CL', 'POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n', 'bad_content_length'],
     ['gzip TE', 'POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n', 'unsupported_transfer_encoding'],
     ['bad chunk size', 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'bad_chunk'],

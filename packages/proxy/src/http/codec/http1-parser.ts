@@ -153,7 +153,8 @@ abstract class Http1Parser<Head> {
           const line = buf.toString('latin1', off, lf).replace(/\r$/, '');
           off = lf + 1;
           const sizeText = line.split(';', 1)[0]!.trim();
-          if (!/^[0-9a-fA-F]{1,15}$/.test(sizeText)) throw new HttpParseError('bad_chunk', `bad chunk size '${sizeText}'`);
+          if (!/^[0-9a-fA-F]{1,15}$/.test(sizeText))
+            throw new HttpParseError('bad_chunk', `bad chunk size '${sizeText}'`);
           const size = Number.parseInt(sizeText, 16);
           if (size === 0) {
             this.state = 'trailers';
@@ -178,7 +179,8 @@ abstract class Http1Parser<Head> {
             this.buffered = buf.subarray(off);
             return;
           }
-          if (buf[off] !== 13 || buf[off + 1] !== 10) throw new HttpParseError('bad_chunk', 'missing CRLF after chunk data');
+          if (buf[off] !== 13 || buf[off + 1] !== 10)
+            throw new HttpParseError('bad_chunk', 'missing CRLF after chunk data');
           off += 2;
           this.state = 'chunk-size';
           break;
@@ -288,9 +290,11 @@ function framing(headers: HeaderMap, versionMinor: number): Framing {
       throw new HttpParseError('bad_content_length', 'both content-length and transfer-encoding present');
     }
     const values = new Set(cls.flatMap((v) => v.split(',').map((s) => s.trim())));
-    if (values.size !== 1) throw new HttpParseError('bad_content_length', 'conflicting content-length values');
+    if (values.size !== 1)
+      throw new HttpParseError('bad_content_length', 'conflicting content-length values');
     const v = [...values][0]!;
-    if (!/^\d{1,15}$/.test(v)) throw new HttpParseError('bad_content_length', `invalid content-length '${v}'`);
+    if (!/^\d{1,15}$/.test(v))
+      throw new HttpParseError('bad_content_length', `invalid content-length '${v}'`);
     contentLength = Number(v);
   }
   const connection = headers.getJoined('connection')?.toLowerCase() ?? '';
@@ -314,7 +318,8 @@ export class Http1RequestParser extends Http1Parser<ParsedRequestHead> {
     const target = requestLine.slice(sp1 + 1, sp2);
     const version = requestLine.slice(sp2 + 1);
     if (!TOKEN.test(method)) throw new HttpParseError('bad_request_line', `invalid method '${method}'`);
-    if (target === '' || /[\s\0]/.test(target)) throw new HttpParseError('bad_request_line', 'invalid request target');
+    if (target === '' || /[\s\0]/.test(target))
+      throw new HttpParseError('bad_request_line', 'invalid request target');
     const m = /^HTTP\/1\.([01])$/.exec(version);
     if (!m) {
       if (/^HTTP\/\d\.\d$/.test(version)) {

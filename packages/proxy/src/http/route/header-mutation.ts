@@ -8,7 +8,11 @@ import { Formatter } from '../formatter.js';
 import type { HeaderMap } from '../headers.js';
 import type { StreamInfo } from '../stream-info.js';
 
-type AppendAction = 'APPEND_IF_EXISTS_OR_ADD' | 'ADD_IF_ABSENT' | 'OVERWRITE_IF_EXISTS_OR_ADD' | 'OVERWRITE_IF_EXISTS';
+type AppendAction =
+  | 'APPEND_IF_EXISTS_OR_ADD'
+  | 'ADD_IF_ABSENT'
+  | 'OVERWRITE_IF_EXISTS_OR_ADD'
+  | 'OVERWRITE_IF_EXISTS';
 
 interface CompiledHeader {
   name: string;
@@ -24,9 +28,13 @@ export class HeaderMutation {
   constructor(add: HeaderValueOption[] | undefined, remove: string[] | undefined) {
     this.adds = (add ?? []).map((o) => ({
       name: o.header.key.toLowerCase(),
-      value: new Formatter(o.header.value ?? (o.header.raw_value ? Buffer.from(o.header.raw_value, 'base64').toString('latin1') : '')),
+      value: new Formatter(
+        o.header.value ??
+          (o.header.raw_value ? Buffer.from(o.header.raw_value, 'base64').toString('latin1') : ''),
+      ),
       // The deprecated `append: false` means overwrite; `append_action` replaces it.
-      action: o.append_action ?? (o.append === false ? 'OVERWRITE_IF_EXISTS_OR_ADD' : 'APPEND_IF_EXISTS_OR_ADD'),
+      action:
+        o.append_action ?? (o.append === false ? 'OVERWRITE_IF_EXISTS_OR_ADD' : 'APPEND_IF_EXISTS_OR_ADD'),
       keepEmpty: o.keep_empty_value === true,
     }));
     this.removes = (remove ?? []).map((n) => n.toLowerCase());

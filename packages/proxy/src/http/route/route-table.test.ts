@@ -5,8 +5,20 @@ import { Runtime } from '../../runtime/runtime.js';
 import { HeaderMap, type RequestHead } from '../headers.js';
 import { RouteTable } from './route-table.js';
 
-function req(authority: string, path: string, headers: Record<string, string> = {}, method = 'GET'): RequestHead {
-  return { method, path, authority, scheme: 'http', protocol: 'HTTP/1.1', headers: HeaderMap.from(Object.entries(headers)) };
+function req(
+  authority: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): RequestHead {
+  return {
+    method,
+    path,
+    authority,
+    scheme: 'http',
+    protocol: 'HTTP/1.1',
+    headers: HeaderMap.from(Object.entries(headers)),
+  };
 }
 
 const ctx = { random: 0, downstreamAddress: '127.0.0.1' };
@@ -20,10 +32,16 @@ const simpleMatch: RouteConfiguration = {
       domains: ['ilinux.io', '*.ilinux.io', 'ilinux.*'],
       routes: [
         { match: { path: '/service/blue' }, route: { cluster: 'blue' } },
-        { match: { safe_regex: { google_re2: {}, regex: '^/service/.*blue$' } }, redirect: { path_redirect: '/service/blue' } },
+        {
+          match: { safe_regex: { google_re2: {}, regex: '^/service/.*blue$' } },
+          redirect: { path_redirect: '/service/blue' },
+        },
         {
           match: { prefix: '/service/yellow' },
-          direct_response: { status: 200, body: { inline_string: 'This page will be provided soon later.\n' } },
+          direct_response: {
+            status: 200,
+            body: { inline_string: 'This page will be provided soon later.\n' },
+          },
         },
         { match: { prefix: '/' }, route: { cluster: 'red' } },
       ],
@@ -68,7 +86,9 @@ describe('RouteTable', () => {
     expect(table.route(req('www.ilinux.io', '/service/blue'), ctx)?.action?.cluster).toBe('blue');
     const r = table.route(req('www.ilinux.io', '/service/dark_blue?x=1'), ctx);
     expect(r?.kind).toBe('redirect');
-    expect(r?.redirectLocation(req('www.ilinux.io', '/service/dark_blue?x=1'))).toBe('http://www.ilinux.io/service/blue?x=1');
+    expect(r?.redirectLocation(req('www.ilinux.io', '/service/dark_blue?x=1'))).toBe(
+      'http://www.ilinux.io/service/blue?x=1',
+    );
     expect(r?.redirectStatus()).toBe(301);
     expect(table.route(req('www.ilinux.io', '/service/yellow'), ctx)?.directResponse?.body.toString()).toBe(
       'This page will be provided soon later.\n',
@@ -85,8 +105,17 @@ describe('RouteTable', () => {
             name: 'vh_001',
             domains: ['*'],
             routes: [
-              { match: { prefix: '/', headers: [{ name: 'X-Canary', exact_match: 'true' }] }, route: { cluster: 'demoappv12' } },
-              { match: { prefix: '/', query_parameters: [{ name: 'username', string_match: { prefix: 'vip_' } }] }, route: { cluster: 'demoappv11' } },
+              {
+                match: { prefix: '/', headers: [{ name: 'X-Canary', exact_match: 'true' }] },
+                route: { cluster: 'demoappv12' },
+              },
+              {
+                match: {
+                  prefix: '/',
+                  query_parameters: [{ name: 'username', string_match: { prefix: 'vip_' } }],
+                },
+                route: { cluster: 'demoappv11' },
+              },
               { match: { prefix: '/' }, route: { cluster: 'demoappv10' } },
             ],
           },
@@ -94,7 +123,8 @@ describe('RouteTable', () => {
       },
       new Runtime(undefined),
     );
-    const cluster = (path: string, h: Record<string, string> = {}) => t.route(req('x', path, h), ctx)?.action?.cluster;
+    const cluster = (path: string, h: Record<string, string> = {}) =>
+      t.route(req('x', path, h), ctx)?.action?.cluster;
     expect(cluster('/hostname')).toBe('demoappv10');
     expect(cluster('/hostname', { 'x-canary': 'true' })).toBe('demoappv12');
     expect(cluster('/hostname?username=vip_ilinux')).toBe('demoappv11');
@@ -111,10 +141,35 @@ describe('RouteTable', () => {
             name: 'v',
             domains: ['*'],
             routes: [
-              { name: 'absent', match: { prefix: '/', headers: [{ name: 'x-a', present_match: false }, { name: 'x-b', present_match: true }] }, route: { cluster: 'a' } },
-              { name: 'inv', match: { prefix: '/', headers: [{ name: 'x-env', string_match: { exact: 'prod' }, invert_match: true }] }, route: { cluster: 'b' } },
-              { name: 'suffix', match: { prefix: '/', headers: [{ name: 'user-agent', suffix_match: 'Chrome' }] }, route: { cluster: 'c' } },
-              { name: 'range', match: { prefix: '/', headers: [{ name: 'x-n', range_match: { start: 10, end: 20 } }] }, route: { cluster: 'd' } },
+              {
+                name: 'absent',
+                match: {
+                  prefix: '/',
+                  headers: [
+                    { name: 'x-a', present_match: false },
+                    { name: 'x-b', present_match: true },
+                  ],
+                },
+                route: { cluster: 'a' },
+              },
+              {
+                name: 'inv',
+                match: {
+                  prefix: '/',
+                  headers: [{ name: 'x-env', string_match: { exact: 'prod' }, invert_match: true }],
+                },
+                route: { cluster: 'b' },
+              },
+              {
+                name: 'suffix',
+                match: { prefix: '/', headers: [{ name: 'user-agent', suffix_match: 'Chrome' }] },
+                route: { cluster: 'c' },
+              },
+              {
+                name: 'range',
+                match: { prefix: '/', headers: [{ name: 'x-n', range_match: { start: 10, end: 20 } }] },
+                route: { cluster: 'd' },
+              },
             ],
           },
         ],
@@ -145,7 +200,8 @@ describe('RouteTable', () => {
       },
       new Runtime(undefined),
     );
-    const loc = (host: string, path: string) => t.route(req(host, path), ctx)!.redirectLocation(req(host, path));
+    const loc = (host: string, path: string) =>
+      t.route(req(host, path), ctx)!.redirectLocation(req(host, path));
     expect(loc('172.31.90.10', '/service/gray')).toBe('https://172.31.90.10:443/service/gray');
     expect(loc('example.com:80', '/keep')).toBe('https://example.com/keep');
     expect(loc('example.com:8080', '/keep')).toBe('https://example.com:8080/keep');
@@ -160,14 +216,22 @@ describe('RouteTable', () => {
             domains: ['*'],
             routes: [
               { match: { prefix: '/api/' }, route: { cluster: 'c', prefix_rewrite: '/' } },
-              { match: { prefix: '/r' }, route: { cluster: 'c', regex_rewrite: { pattern: { regex: '^/r/(\\w+)/x$' }, substitution: '/\\1' } } },
+              {
+                match: { prefix: '/r' },
+                route: {
+                  cluster: 'c',
+                  regex_rewrite: { pattern: { regex: '^/r/(\\w+)/x$' }, substitution: '/\\1' },
+                },
+              },
             ],
           },
         ],
       },
       new Runtime(undefined),
     );
-    expect(t.route(req('x', '/api/v1/users?a=1'), ctx)!.rewritePath('/api/v1/users?a=1')).toBe('/v1/users?a=1');
+    expect(t.route(req('x', '/api/v1/users?a=1'), ctx)!.rewritePath('/api/v1/users?a=1')).toBe(
+      '/v1/users?a=1',
+    );
     expect(t.route(req('x', '/r/abc/x'), ctx)!.rewritePath('/r/abc/x')).toBe('/abc');
   });
 
@@ -209,7 +273,16 @@ describe('RouteTable', () => {
     const t = new RouteTable(
       {
         virtual_hosts: [
-          { name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c', hash_policy: [{ header: { header_name: 'User-Agent' } }] } }] },
+          {
+            name: 'v',
+            domains: ['*'],
+            routes: [
+              {
+                match: { prefix: '/' },
+                route: { cluster: 'c', hash_policy: [{ header: { header_name: 'User-Agent' } }] },
+              },
+            ],
+          },
         ],
       },
       new Runtime(undefined),

@@ -4,16 +4,6 @@
  * forward to a cluster (named, from a header, or split by weight), redirect, or answer directly.
  */
 import fs from 'node:fs';
-import type {
-  HashPolicy,
-  Metadata,
-  RedirectAction,
-  Route,
-  RouteAction,
-  RouteConfiguration,
-  RouteMatch,
-  VirtualHost,
-} from '../../config/types.js';
 import { durationMs } from '../../common/duration.js';
 import { combineHashes, xxHash64 } from '../../common/hash.js';
 import {
@@ -25,6 +15,16 @@ import {
   type QueryPredicate,
   type Regex,
 } from '../../common/matchers.js';
+import type {
+  HashPolicy,
+  Metadata,
+  RedirectAction,
+  Route,
+  RouteAction,
+  RouteConfiguration,
+  RouteMatch,
+  VirtualHost,
+} from '../../config/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { RequestHead } from '../headers.js';
 import { HeaderMutation } from './header-mutation.js';
@@ -58,7 +58,10 @@ export class VirtualHostEntry {
   constructor(config: VirtualHost, table: RouteTable) {
     this.name = config.name;
     this.requestHeaders = new HeaderMutation(config.request_headers_to_add, config.request_headers_to_remove);
-    this.responseHeaders = new HeaderMutation(config.response_headers_to_add, config.response_headers_to_remove);
+    this.responseHeaders = new HeaderMutation(
+      config.response_headers_to_add,
+      config.response_headers_to_remove,
+    );
     this.routes = (config.routes ?? []).map((r) => new RouteEntry(r, this, table));
   }
 }
@@ -93,7 +96,10 @@ export class RouteEntry {
     this.name = config.name ?? '';
     this.match = compileMatch(config.match);
     this.requestHeaders = new HeaderMutation(config.request_headers_to_add, config.request_headers_to_remove);
-    this.responseHeaders = new HeaderMutation(config.response_headers_to_add, config.response_headers_to_remove);
+    this.responseHeaders = new HeaderMutation(
+      config.response_headers_to_add,
+      config.response_headers_to_remove,
+    );
     this.action = config.route;
     this.redirect = config.redirect;
     const a = config.route;
@@ -141,13 +147,19 @@ export class RouteEntry {
    * Weights come from runtime (`<runtime_key_prefix>.<cluster>`) when a key is set there, which
    * is how `/runtime_modify` shifts traffic.
    */
-  selectCluster(req: RequestHead, ctx: RouteContext): { name: string; weighted: WeightedClusterEntry | undefined } {
+  selectCluster(
+    req: RequestHead,
+    ctx: RouteContext,
+  ): { name: string; weighted: WeightedClusterEntry | undefined } {
     const a = this.action;
     if (a?.cluster) return { name: a.cluster, weighted: undefined };
-    if (a?.cluster_header) return { name: req.headers.get(a.cluster_header.toLowerCase()) ?? '', weighted: undefined };
+    if (a?.cluster_header)
+      return { name: req.headers.get(a.cluster_header.toLowerCase()) ?? '', weighted: undefined };
     const clusters = this.weightedClusters ?? [];
     const runtime = this.table.runtime;
-    const weights = clusters.map((c) => (c.runtimeKey ? runtime.getInteger(c.runtimeKey, c.weight) : c.weight));
+    const weights = clusters.map((c) =>
+      c.runtimeKey ? runtime.getInteger(c.runtimeKey, c.weight) : c.weight,
+    );
     const total = this.action?.weighted_clusters?.total_weight ?? weights.reduce((s, w) => s + w, 0);
     if (total <= 0) return { name: '', weighted: undefined };
     const pick = ctx.random % total;
@@ -175,7 +187,8 @@ export class RouteEntry {
       if (matched === undefined) return undefined;
       return a.prefix_rewrite + bare.slice(matched.length) + query;
     }
-    if (this.regexRewrite) return this.regexRewrite.re.replaceAll(bare, this.regexRewrite.substitution) + query;
+    if (this.regexRewrite)
+      return this.regexRewrite.re.replaceAll(bare, this.regexRewrite.substitution) + query;
     return undefined;
   }
 
@@ -233,7 +246,11 @@ export class RouteEntry {
    * (rotate left by one, xor); a `terminal` policy that produced a hash stops the list.
    * Returns undefined when no policy produced a hash (the LB then picks at random).
    */
-  hashKey(req: RequestHead, downstreamAddress: string, cookieToSet?: (name: string, value: string, ttlMs: number, path: string | undefined) => void): bigint | undefined {
+  hashKey(
+    req: RequestHead,
+    downstreamAddress: string,
+    cookieToSet?: (name: string, value: string, ttlMs: number, path: string | undefined) => void,
+  ): bigint | undefined {
     let hash: bigint | undefined;
     for (let i = 0; i < this.hashPolicies.length; i++) {
       const p = this.hashPolicies[i]!;
@@ -241,7 +258,10 @@ export class RouteEntry {
       if (p.header) {
         const v = req.headers.getJoined(p.header.header_name.toLowerCase());
         const re = this.hashHeaderRewrites[i];
-        input = v !== undefined && re && p.header.regex_rewrite ? re.replaceAll(v, p.header.regex_rewrite.substitution) : v;
+        input =
+          v !== undefined && re && p.header.regex_rewrite
+            ? re.replaceAll(v, p.header.regex_rewrite.substitution)
+            : v;
       } else if (p.connection_properties?.source_ip) {
         input = downstreamAddress;
       } else if (p.query_parameter) {
@@ -280,7 +300,10 @@ export class RouteTable {
   ) {
     this.name = config.name ?? '';
     this.requestHeaders = new HeaderMutation(config.request_headers_to_add, config.request_headers_to_remove);
-    this.responseHeaders = new HeaderMutation(config.response_headers_to_add, config.response_headers_to_remove);
+    this.responseHeaders = new HeaderMutation(
+      config.response_headers_to_add,
+      config.response_headers_to_remove,
+    );
     this.mostSpecificWins = config.most_specific_header_mutations_wins === true;
     this.virtualHosts = (config.virtual_hosts ?? []).map((v) => new VirtualHostEntry(v, this));
     for (const vh of this.virtualHosts) {
@@ -324,12 +347,19 @@ export class RouteTable {
   }
 
   /** Header mutation levels for a request on `route`, in the order they apply. */
-  mutations(route: RouteEntry, weighted: WeightedClusterEntry | undefined, which: 'request' | 'response'): HeaderMutation[] {
+  mutations(
+    route: RouteEntry,
+    weighted: WeightedClusterEntry | undefined,
+    which: 'request' | 'response',
+  ): HeaderMutation[] {
     const pick = (x: { requestHeaders: HeaderMutation; responseHeaders: HeaderMutation }) =>
       which === 'request' ? x.requestHeaders : x.responseHeaders;
-    const levels = [weighted ? pick(weighted) : undefined, pick(route), pick(route.virtualHost), pick(this)].filter(
-      (m): m is HeaderMutation => m !== undefined,
-    );
+    const levels = [
+      weighted ? pick(weighted) : undefined,
+      pick(route),
+      pick(route.virtualHost),
+      pick(this),
+    ].filter((m): m is HeaderMutation => m !== undefined);
     // By default the more general level applies last (and so wins on overwrite); Envoy's
     // most_specific_header_mutations_wins reverses that.
     return this.mostSpecificWins ? levels.reverse() : levels;
@@ -389,7 +419,8 @@ function compileMatch(m: RouteMatch): CompiledMatch {
       const params = parseQuery(q < 0 ? '' : req.path.slice(q + 1));
       for (const p of queries) if (!p(params)) return false;
     }
-    if (fraction && !runtime.featureEnabled(fraction.runtime_key, fraction.default_value, ctx.random)) return false;
+    if (fraction && !runtime.featureEnabled(fraction.runtime_key, fraction.default_value, ctx.random))
+      return false;
     return true;
   };
   if (matchedPrefix) fn.matchedPrefix = matchedPrefix;
@@ -419,11 +450,16 @@ function cookieValue(header: string | undefined, name: string): string | undefin
   return undefined;
 }
 
-function dataSourceBytes(ds: { filename?: string; inline_bytes?: string; inline_string?: string; environment_variable?: string } | undefined): Buffer {
+function dataSourceBytes(
+  ds:
+    | { filename?: string; inline_bytes?: string; inline_string?: string; environment_variable?: string }
+    | undefined,
+): Buffer {
   if (!ds) return Buffer.alloc(0);
   if (ds.inline_string !== undefined) return Buffer.from(ds.inline_string, 'utf8');
   if (ds.inline_bytes !== undefined) return Buffer.from(ds.inline_bytes, 'base64');
   if (ds.filename !== undefined) return fs.readFileSync(ds.filename);
-  if (ds.environment_variable !== undefined) return Buffer.from(process.env[ds.environment_variable] ?? '', 'utf8');
+  if (ds.environment_variable !== undefined)
+    return Buffer.from(process.env[ds.environment_variable] ?? '', 'utf8');
   return Buffer.alloc(0);
 }
