@@ -8,6 +8,9 @@
  */
 import fs from 'node:fs';
 import type { Logger } from '../common/logger.js';
+import { DEFAULT_ACCESS_LOG_FORMAT, Formatter } from '../http/formatter.js';
+import { HeaderMap } from '../http/headers.js';
+import { StreamInfo } from '../http/stream-info.js';
 
 export interface AccessLogEntry {
   startTime: Date;
@@ -25,17 +28,29 @@ export interface AccessLogEntry {
   authority: string | undefined;
 }
 
-/** Envoy prints an absent header as `-`. */
-function orDash(value: string | undefined): string {
-  return value === undefined || value === '' ? '-' : value;
-}
+const DEFAULT_FORMAT = new Formatter(DEFAULT_ACCESS_LOG_FORMAT);
 
+/** One admin request as a line in Envoy's default format (the same formatter the HTTP listeners use). */
 export function formatAccessLogLine(e: AccessLogEntry): string {
-  return (
-    `[${e.startTime.toISOString()}] "${e.method} ${e.path} ${e.protocol}" ${e.status} - ` +
-    `${e.bytesReceived} ${e.bytesSent} ${Math.round(e.durationMs)} - ` +
-    `"${orDash(e.forwardedFor)}" "${orDash(e.userAgent)}" "${orDash(e.requestId)}" "${orDash(e.authority)}" "-"\n`
-  );
+  const info = new StreamInfo(e.protocol, { address: '', port: 0 }, { address: '', port: 0 }, 0);
+  info.startTime = e.startTime;
+  const headers = new HeaderMap();
+  if (e.forwardedFor) headers.add('x-forwarded-for', e.forwardedFor);
+  if (e.userAgent) headers.add('user-agent', e.userAgent);
+  if (e.requestId) headers.add('x-request-id', e.requestId);
+  info.request = {
+    method: e.method,
+    path: e.path,
+    authority: e.authority ?? '',
+    scheme: 'http',
+    protocol: e.protocol,
+    headers,
+  };
+  info.responseCode = e.status;
+  info.bytesReceived = e.bytesReceived;
+  info.bytesSent = e.bytesSent;
+  info.lastResponseByteMs = e.durationMs;
+  return DEFAULT_FORMAT.format(info);
 }
 
 export class AdminAccessLog {

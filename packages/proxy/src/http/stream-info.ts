@@ -61,7 +61,7 @@ export interface Endpoint {
 }
 
 export class StreamInfo {
-  readonly startTime = new Date();
+  startTime = new Date();
   readonly startMs = performance.now();
   request: RequestHead | undefined;
   responseHeaders: HeaderMap | undefined;
