@@ -21,19 +21,16 @@ import { Http1RequestParser, HttpParseError, type ParsedRequestHead } from './co
 import type {
   DownstreamConnectionInfo,
   FilterCallbacks,
-  FilterPair,
   HttpFilterFactory,
   LocalReplyOptions,
   StreamDecoderFilter,
   StreamEncoderFilter,
 } from './filter.js';
+import { createHttpFilterFactory } from './filters/index.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from './formatter.js';
 import { HeaderMap, type RequestHead, type ResponseHead } from './headers.js';
 import { type RouteEntry, RouteTable, type WeightedClusterEntry } from './route/route-table.js';
-import { createRouterStats, RouterFilter } from './router.js';
 import { StreamInfo } from './stream-info.js';
-
-const ROUTER_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
 
 /** Stats under `http.<stat_prefix>.` (and the per-listener `listener.<addr>.http.<prefix>.` subset). */
 interface HcmStats {
@@ -180,20 +177,13 @@ export class HttpConnectionManagerConfig {
       );
     }
     this.routeTable = new RouteTable(config.route_config, deps.runtime);
-    const routerStats = createRouterStats(deps.store.scope(`http.${prefix}.`));
-    this.filterFactories = (config.http_filters ?? []).map((f) => {
-      const type = f.typed_config?.['@type'];
-      const isRouter =
-        type === ROUTER_TYPE || (!type && ['envoy.filters.http.router', 'envoy.router'].includes(f.name));
-      if (!isRouter) {
-        throw new Error(`http filter '${f.name}' is not implemented by meshcraft-proxy yet`);
-      }
-      const suppressEnvoyHeaders =
-        (f.typed_config as { suppress_envoy_headers?: boolean } | undefined)?.suppress_envoy_headers === true;
-      return (cb: FilterCallbacks): FilterPair => ({
-        decoder: new RouterFilter(cb, deps.clusterManager, routerStats, { suppressEnvoyHeaders }),
-      });
-    });
+    const filterContext = {
+      store: deps.store,
+      runtime: deps.runtime,
+      clusterManager: deps.clusterManager,
+      httpScope: deps.store.scope(`http.${prefix}.`),
+    };
+    this.filterFactories = (config.http_filters ?? []).map((f) => createHttpFilterFactory(f, filterContext));
     this.accessLoggers = createAccessLoggers(config.access_log, DEFAULT_ACCESS_LOG_FORMAT);
     this.serverName = config.server_name ?? 'envoy';
     this.serverHeader = config.server_header_transformation ?? 'OVERWRITE';
