@@ -200,7 +200,12 @@ function namespaceOf(
   // Replicas answer together to the node's id, as `docker compose --scale` replicas answer to the service name.
   if (replicas > 1) addAlias(node.id);
   if (node.kind === 'service') {
-    for (const m of index.membership) if (m.edge.to === node.id) addAlias(membershipDnsName(m.edge));
+    // Names DNS clusters resolve must reach their members; STATIC and EDS clusters use addresses.
+    for (const m of index.membership) {
+      const discovery = index.cluster(m.edge.from)?.discovery;
+      if (m.edge.to === node.id && (discovery === 'STRICT_DNS' || discovery === 'LOGICAL_DNS'))
+        addAlias(membershipDnsName(m.edge));
+    }
   }
   if (node.kind === 'controlPlane') addAlias(node.id);
 

@@ -260,6 +260,12 @@ function checkDelivery(index: LabIndex, p: ProxyView, out: IssueList): void {
   if (!d) return;
   const path = [...p.path, 'delivery'];
   if (d.mode === 'grpc' || d.mode === 'ads') {
+    if (!index.lab.spec.network?.subnet) {
+      out.error(
+        path,
+        `the control plane hands out endpoint addresses, so delivery '${d.mode}' needs the lab to have a subnet: set spec.network.subnet`,
+      );
+    }
     if (!d.controlPlane) {
       out.error(
         path,
@@ -587,7 +593,7 @@ function checkEdges(index: LabIndex, out: IssueList): void {
     if (located.direction !== want) {
       out.error(
         ['spec', 'edges', i, 'kind'],
-        `'${edge.from.route ?? edge.from.listener}' belongs to ${located.direction} listener '${located.spec.name}'; make this a${want === 'egress' ? 'n egress' : ' route'} edge`,
+        `'${edge.from.route ?? edge.from.listener}' belongs to ${located.direction} listener '${located.spec.name}'; make this a${located.direction === 'egress' ? 'n egress' : ' route'} edge`,
       );
     }
     const key = `${edge.from.node}/${edge.from.route ?? edge.from.listener}→${edge.to}`;
@@ -688,6 +694,16 @@ function checkCluster(index: LabIndex, c: ClusterNode, out: IssueList): void {
         );
     });
   });
+  if (
+    (c.discovery === 'STATIC' || c.discovery === 'EDS') &&
+    members.length > 0 &&
+    !index.lab.spec.network?.subnet
+  ) {
+    out.error(
+      path,
+      `cluster '${c.id}' is ${c.discovery}, so it lists its members' addresses, and those need the lab to have a subnet: set spec.network.subnet (or make the cluster STRICT_DNS)`,
+    );
+  }
   if (c.edsPath && c.discovery !== 'EDS')
     out.warning([...path, 'edsPath'], `edsPath is only used by EDS clusters; '${c.id}' is ${c.discovery}`);
   const policy = c.lbPolicy ?? 'ROUND_ROBIN';
