@@ -1,4 +1,8 @@
-/** Interleaves several async iterables, yielding each value as soon as its source has it. */
+/**
+ * Interleaves several async iterables, yielding each value as soon as its source has it. When the
+ * consumer stops early, the sources are told to return but not waited for: a source blocked in
+ * its own loop (following a log) ends when its signal aborts, which the caller does next.
+ */
 export async function* mergeAsync<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
   const next = (i: number) => iterators[i]!.next().then((r) => ({ i, r }));
@@ -14,7 +18,7 @@ export async function* mergeAsync<T>(sources: AsyncIterable<T>[]): AsyncIterable
       yield r.value;
     }
   } finally {
-    await Promise.all(iterators.map((it) => it.return?.()));
+    for (const it of iterators) it.return?.().catch(() => {});
   }
 }
 

@@ -61,6 +61,8 @@ export interface ContainerView {
   readiness?: ReadinessView;
   publish: PublishView[];
   hostPorts: { host: number; container: number; protocol: 'tcp' | 'udp' }[];
+  /** Containers that must be ready before this one starts. */
+  dependsOn: string[];
   external?: { image: string; why: string };
 }
 

@@ -26,6 +26,7 @@ import type {
   LogsOptions,
   OnProgress,
 } from '../types.js';
+import { startWaves } from '../waves.js';
 import { containerArchive } from './archive.js';
 import { engineUnavailable, isNotFound, pingEngine } from './engine.js';
 import { demuxFrames } from './frames.js';
@@ -50,6 +51,7 @@ interface LabContainer extends LabMember {
   exitCode?: number;
   publish: PublishView[];
   readiness?: ReadinessView;
+  dependsOn: string[];
   address?: string;
 }
 
@@ -94,26 +96,13 @@ export class DockerDriver implements Driver {
       const ids = await this.createContainers(job.id, networkName, rendered, progress);
       const deaths = await this.watchDeaths(job.id);
       try {
-        for (const group of startOrder(rendered.containers.map(member))) {
-          await Promise.all(
-            group.map(async (c) => {
-              progress({
-                step: 'container',
-                action: 'start',
-                container: c.name,
-                message: `starting ${c.name}`,
-              });
-              await this.docker
-                .getContainer(ids.get(c.name)!)
-                .start()
-                .catch((err) => {
-                  throw this.startError(c.name, err);
-                });
-            }),
-          );
-        }
-        const status = (await this.status(job.id))!;
-        await this.waitReady(job.id, status.containers, rendered.containers, deaths.failure, progress);
+        const items = rendered.containers.map((c) => ({
+          name: c.name,
+          id: ids.get(c.name)!,
+          dependsOn: c.dependsOn,
+          readiness: c.readiness,
+        }));
+        await this.startInWaves(job.id, items, deaths.failure, progress);
       } finally {
         deaths.close();
       }
@@ -231,9 +220,8 @@ export class DockerDriver implements Driver {
   ): Promise<LabStatus> {
     const all = await this.labContainers(labId);
     const affected = withNamespaceMates(all, selectMembers(labId, all, target));
-    const groups = startOrder(affected);
     if (action !== 'start') {
-      for (const group of [...groups].reverse()) {
+      for (const group of startOrder(affected).reverse()) {
         await Promise.all(
           group.map(async (c) => {
             progress({ step: 'container', action: 'stop', container: c.name, message: `stopping ${c.name}` });
@@ -251,27 +239,7 @@ export class DockerDriver implements Driver {
     if (action !== 'stop') {
       const deaths = await this.watchDeaths(labId);
       try {
-        for (const group of groups) {
-          await Promise.all(
-            group.map(async (c) => {
-              progress({
-                step: 'container',
-                action: 'start',
-                container: c.name,
-                message: `starting ${c.name}`,
-              });
-              await this.docker
-                .getContainer(c.id)
-                .start()
-                .catch((err) => {
-                  if ((err as { statusCode?: number }).statusCode !== 304) throw this.startError(c.name, err);
-                });
-            }),
-          );
-        }
-        const status = (await this.status(labId))!;
-        const started = status.containers.filter((c) => affected.some((a) => a.name === c.name));
-        await this.waitReady(labId, started, affected, deaths.failure, progress);
+        await this.startInWaves(labId, affected, deaths.failure, progress);
       } finally {
         deaths.close();
       }
@@ -281,7 +249,14 @@ export class DockerDriver implements Driver {
 
   async *logs(labId: string, target: string | undefined, options: LogsOptions): AsyncIterable<LogLine> {
     const chosen = selectMembers(labId, await this.labContainers(labId), target);
-    yield* mergeAsync(chosen.map((c) => this.containerLogs(c, options)));
+    // Followed streams are open until this signal aborts: when the caller's does, or when the caller stops reading.
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    try {
+      yield* mergeAsync(chosen.map((c) => this.containerLogs(c, { ...options, signal })));
+    } finally {
+      stop.abort();
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -453,6 +428,7 @@ export class DockerDriver implements Driver {
       [LABELS.container]: c.name,
       [LABELS.namespace]: c.namespace,
       [LABELS.publish]: JSON.stringify(c.publish),
+      [LABELS.dependsOn]: JSON.stringify(c.dependsOn),
       ...(c.readiness ? { [LABELS.readiness]: JSON.stringify(c.readiness) } : {}),
     };
     const base: Docker.ContainerCreateOptions = {
@@ -489,6 +465,31 @@ export class DockerDriver implements Driver {
         },
       },
     };
+  }
+
+  /** Starts containers wave by wave (see waves.ts), each wave once the one before is ready. */
+  private async startInWaves(
+    labId: string,
+    items: { name: string; id: string; dependsOn: string[]; readiness?: ReadinessView }[],
+    failure: Promise<never>,
+    progress: OnProgress,
+  ): Promise<void> {
+    for (const wave of startWaves(items)) {
+      await Promise.all(
+        wave.map(async (c) => {
+          progress({ step: 'container', action: 'start', container: c.name, message: `starting ${c.name}` });
+          await this.docker
+            .getContainer(c.id)
+            .start()
+            .catch((err) => {
+              // 304: already running.
+              if ((err as { statusCode?: number }).statusCode !== 304) throw this.startError(c.name, err);
+            });
+        }),
+      );
+      const status = (await this.status(labId))!;
+      await this.waitReady(labId, status.containers, wave, failure, progress);
+    }
   }
 
   private startError(container: string, err: unknown): Error {
@@ -655,6 +656,7 @@ function toLabContainer(info: Docker.ContainerInfo): LabContainer {
     exitCode: exit ? Number(exit[1]) : undefined,
     publish: JSON.parse(labels[LABELS.publish] ?? '[]') as PublishView[],
     readiness: readiness ? (JSON.parse(readiness) as ReadinessView) : undefined,
+    dependsOn: JSON.parse(labels[LABELS.dependsOn] ?? '[]') as string[],
     address,
   };
 }

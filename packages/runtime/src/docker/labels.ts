@@ -12,6 +12,8 @@ export const LABELS = {
   namespace: 'meshcraft.namespace',
   /** JSON: the container's PublishView list. */
   publish: 'meshcraft.publish',
+  /** JSON: names of the containers that must be ready before it starts. */
+  dependsOn: 'meshcraft.depends-on',
   /** JSON: the container's readiness probe. */
   readiness: 'meshcraft.readiness',
   /** JSON: messages explaining choices made at `up` (kept on the network). */

@@ -24,17 +24,10 @@ import type {
   LogsOptions,
   OnProgress,
 } from '../types.js';
+import { startWaves } from '../waves.js';
 import { allocatePorts, chooseLoopbackBlock } from './allocate.js';
 import { lastLogLines, logFileLines } from './logfile.js';
-import {
-  CONTAINER_ENV,
-  killTree,
-  LAB_ENV,
-  labProcesses,
-  processAlive,
-  type Spawned,
-  spawnProcess,
-} from './processes.js';
+import { CONTAINER_ENV, killTree, LAB_ENV, labProcesses, processAlive, spawnProcess } from './processes.js';
 import { defaultStateDir, type LocalLab, type LocalProcess, StateStore } from './state.js';
 
 export interface LocalDriverOptions {
@@ -184,13 +177,21 @@ export class LocalDriver implements Driver {
   async *logs(labId: string, target: string | undefined, options: LogsOptions): AsyncIterable<LogLine> {
     const lab = await this.mustRead(labId);
     const chosen = selectMembers(labId, lab.processes, target);
-    yield* mergeAsync(
-      chosen.map((p) =>
-        (async function* (file: string) {
-          for await (const text of logFileLines(file, options)) yield { container: p.name, text };
-        })(this.store.logFile(labId, p.name)),
-      ),
-    );
+    // Followed files are polled until this signal aborts: when the caller's does, or when the caller stops reading.
+    const stop = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+    try {
+      yield* mergeAsync(
+        chosen.map((p) =>
+          (async function* (file: string) {
+            for await (const text of logFileLines(file, { ...options, signal }))
+              yield { container: p.name, text };
+          })(this.store.logFile(labId, p.name)),
+        ),
+      );
+    } finally {
+      stop.abort();
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -273,60 +274,59 @@ export class LocalDriver implements Driver {
       address,
       publish: c.publish,
       readiness: c.readiness,
+      dependsOn: c.dependsOn,
     };
   }
 
-  /** Starts processes (owners first) and resolves when they are ready; rejects when one exits first. */
+  /** Starts processes wave by wave (see waves.ts), each once the one before is ready; rejects when one exits first. */
   private async startProcesses(
     lab: LocalLab,
     processes: LocalProcess[],
     progress: OnProgress,
   ): Promise<void> {
-    const spawned: { p: LocalProcess; s: Spawned }[] = [];
-    for (const group of startOrder(processes)) {
-      for (const p of group) {
-        progress({ step: 'container', action: 'start', container: p.name, message: `starting ${p.name}` });
-        const s = spawnProcess({
-          argv: p.argv,
-          env: p.env,
-          cwd: this.store.filesDir(lab.labId),
-          logFile: this.store.logFile(lab.labId, p.name),
-        });
-        p.pid = s.pid;
-        p.startTime = s.startTime;
-        p.exit = undefined;
-        spawned.push({ p, s });
-        await this.store.write(lab);
-      }
-    }
     let settled = false;
+    let fail: (err: Error) => void = () => {};
     const failure = new Promise<never>((_, reject) => {
-      for (const { p, s } of spawned) {
-        s.exited.then(async (exit) => {
-          if (settled) return;
-          p.exit = exit;
-          reject(
-            new RuntimeError(
-              'EXITED',
-              `${p.name} exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} while lab '${lab.labId}' was coming up`,
-              'its last log lines say why; fix the lab (or the program) and run up again',
-              { logs: await this.logsOf(lab.labId, [p.name]) },
-            ),
-          );
-        });
-      }
+      fail = reject;
     });
     failure.catch(() => {});
     try {
-      await waitReady(
-        processes.flatMap((p) => (p.readiness ? [probe(p)] : [])),
-        {
-          timeoutMs: this.readyTimeoutMs,
-          onProgress: progress,
-          failure,
-          logsOf: (names) => this.logsOf(lab.labId, names),
-        },
-      );
+      for (const wave of startWaves(processes)) {
+        for (const p of wave) {
+          progress({ step: 'container', action: 'start', container: p.name, message: `starting ${p.name}` });
+          const s = spawnProcess({
+            argv: p.argv,
+            env: p.env,
+            cwd: this.store.filesDir(lab.labId),
+            logFile: this.store.logFile(lab.labId, p.name),
+          });
+          p.pid = s.pid;
+          p.startTime = s.startTime;
+          p.exit = undefined;
+          await this.store.write(lab);
+          s.exited.then(async (exit) => {
+            if (settled) return;
+            p.exit = exit;
+            fail(
+              new RuntimeError(
+                'EXITED',
+                `${p.name} exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} while lab '${lab.labId}' was coming up`,
+                'its last log lines say why; fix the lab (or the program) and run up again',
+                { logs: await this.logsOf(lab.labId, [p.name]) },
+              ),
+            );
+          });
+        }
+        await waitReady(
+          wave.flatMap((p) => (p.readiness ? [probe(p)] : [])),
+          {
+            timeoutMs: this.readyTimeoutMs,
+            onProgress: progress,
+            failure,
+            logsOf: (names) => this.logsOf(lab.labId, names),
+          },
+        );
+      }
     } finally {
       settled = true;
     }

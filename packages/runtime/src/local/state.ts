@@ -20,6 +20,7 @@ export interface LocalProcess {
   address: string;
   publish: PublishView[];
   readiness?: ReadinessView;
+  dependsOn: string[];
   /** Set while it runs. */
   pid?: number;
   startTime?: string;
