@@ -6,12 +6,13 @@
  * A runtime driver reads this to build its AddressPlan (which address each namespace gets, which
  * port each lab port becomes) before rendering. Browser-safe.
  */
+import { enumName, num, obj, objList, str } from './envoy-read.js';
 import {
   appHost,
   appPort,
   DEFAULT_ADMIN_PORT,
   DEFAULT_XDS_PORT,
-  type LabIndex,
+  LabIndex,
   type ProxyView,
   replicasOf,
 } from './model.js';
@@ -81,6 +82,11 @@ function suffix(name: string, replica: number, replicas: number): string {
 
 export function sidecarContainerName(nodeId: string, containerName: string | undefined): string {
   return containerName ?? `${nodeId}-sidecar`;
+}
+
+/** The layout of a lab (for a runtime driver to build its address plan from). */
+export function layoutOf(lab: Lab): LabLayout {
+  return buildLayout(new LabIndex(lab));
 }
 
 export function buildLayout(index: LabIndex): LabLayout {
@@ -224,6 +230,7 @@ function namespaceOf(
 }
 
 function proxyPorts(proxy: ProxyView, container: string): PortUse[] {
+  if (proxy.spec.raw?.mode === 'replace') return rawPorts(proxy, container);
   const admin = proxy.spec.admin;
   const out: PortUse[] = [
     {
@@ -247,5 +254,40 @@ function proxyPorts(proxy: ProxyView, container: string): PortUse[] {
       path: [...l.path, 'port'],
     });
   }
+  return out;
+}
+
+/** The admin and static listener ports of a raw bootstrap, which replaces the structured fields. */
+function rawPorts(proxy: ProxyView, container: string): PortUse[] {
+  const b = obj(proxy.spec.raw?.bootstrap);
+  const path = [...proxy.path, 'raw', 'bootstrap'];
+  const out: PortUse[] = [];
+  const admin = obj(obj(obj(b.admin).address).socket_address);
+  const adminPort = num(admin.port_value);
+  if (adminPort !== undefined) {
+    out.push({
+      port: adminPort,
+      protocol: 'tcp',
+      address: str(admin.address) ?? '0.0.0.0',
+      purpose: 'admin',
+      name: 'admin',
+      container,
+      path: [...path, 'admin'],
+    });
+  }
+  objList(obj(b.static_resources).listeners).forEach((l, i) => {
+    const sa = obj(obj(l.address).socket_address);
+    const port = num(sa.port_value);
+    if (port === undefined) return;
+    out.push({
+      port,
+      protocol: enumName(sa.protocol) === 'UDP' ? 'udp' : 'tcp',
+      address: str(sa.address) ?? '0.0.0.0',
+      purpose: 'listener',
+      name: str(l.name) ?? `listener_${port}`,
+      container,
+      path: [...path, 'static_resources', 'listeners', i],
+    });
+  });
   return out;
 }

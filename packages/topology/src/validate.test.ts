@@ -311,6 +311,32 @@ describe('validation', () => {
     expect(parseLabObject(l).lab).toBeDefined();
   });
 
+  it('finds a host port published twice', () => {
+    const l = lab();
+    node<FrontProxyNode>(l, 'front').hostPorts = [{ host: 8080, container: 80 }];
+    node<ServiceNode>(l, 'a').hostPorts = [{ host: 8080, container: 80 }];
+    expectIssue(l, /host port 8080\/tcp is already published by 'front'/);
+  });
+
+  it('counts the ports of a raw bootstrap in its network namespace', () => {
+    const l = lab();
+    const a = node<ServiceNode>(l, 'a');
+    a.sidecar = {
+      raw: {
+        mode: 'replace',
+        bootstrap: {
+          static_resources: {
+            listeners: [
+              { name: 'in', address: { socket_address: { address: '0.0.0.0', port_value: 8080 } } },
+            ],
+          },
+        },
+      },
+    };
+    l.spec.edges = l.spec.edges.filter((e) => e.id !== 'm1');
+    expectIssue(l, /port 8080\/tcp of the app a is already taken by listener 'in' of a-sidecar/);
+  });
+
   it('checks that steps act on nodes that exist', () => {
     const l = lab();
     l.metadata.tryThis = [

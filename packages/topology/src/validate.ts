@@ -37,6 +37,7 @@ export function validateSemantics(lab: Lab): Issue[] {
   checkNetwork(index, out);
   const layout = buildLayout(index);
   checkContainersAndPorts(index, layout, out);
+  checkHostPorts(index, out);
   for (const p of index.proxies) checkProxy(index, p, out);
   checkEdges(index, out);
   for (const c of index.clusters()) checkCluster(index, c, out);
@@ -154,6 +155,24 @@ function checkNetwork(index: LabIndex, out: IssueList): void {
 
 function overlaps(a: string, b: string): boolean {
   return a === b || a === '0.0.0.0' || b === '0.0.0.0';
+}
+
+function checkHostPorts(index: LabIndex, out: IssueList): void {
+  const taken = new Map<string, string>();
+  for (const n of index.lab.spec.nodes) {
+    if (n.kind === 'cluster') continue;
+    (n.hostPorts ?? []).forEach((h, i) => {
+      const key = `${h.host}/${h.protocol ?? 'tcp'}`;
+      const other = taken.get(key);
+      if (other) {
+        out.error(
+          [...nodePath(index, n.id), 'hostPorts', i, 'host'],
+          `host port ${key} is already published by '${other}'; a host port can be published once`,
+        );
+      }
+      taken.set(key, n.id);
+    });
+  }
 }
 
 function checkContainersAndPorts(index: LabIndex, layout: LabLayout, out: IssueList): void {

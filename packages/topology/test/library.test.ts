@@ -5,10 +5,11 @@
  * outlier detection, circuit breakers, localities and endpoints).
  */
 
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildLayout, type Lab, LabIndex, localAddressPlan, loopbackBlockFor, render } from '../src/index.js';
-import { loadLibrary } from '../src/node.js';
+import { libraryDirectory, loadLibrary } from '../src/node.js';
 import {
   behaviour,
   courseFiles,
@@ -122,6 +123,10 @@ function courseBehaviour(source: CourseSource, container: string, node: string):
 describe('the lab library', () => {
   it('holds every lab the issue lists, and nothing unnamed', () => {
     expect(library.map((e) => e.file.replace(/\.lab\.yaml$/, '')).sort()).toEqual([...EXPECTED].sort());
+  });
+
+  it('is where the Node entry looks for it', () => {
+    expect(resolve(libraryDirectory())).toBe(resolve(LIBRARY_DIR));
   });
 
   it('names each file after its lab', () => {

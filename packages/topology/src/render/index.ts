@@ -146,6 +146,14 @@ export function render(lab: Lab, plan: AddressPlan, options: RenderOptions = {})
       const files_ = new FileSink(files, c.name, proxy?.spec.tlsFiles, plan);
       const base = baseContainer(c, ns, plan);
       if (c.role === 'proxy' && proxy) {
+        if (local && proxy.spec.raw) {
+          warnings.push(
+            warning(
+              [...proxy.path, 'raw'],
+              `the raw Envoy config of '${proxy.node.id}' is used as written, so on the local driver the addresses and ports in it are not moved to the namespace's loopback address and the lab's mapped ports`,
+            ),
+          );
+        }
         const ctx = proxyContext(index, proxy, ns, plan, files_);
         const rendered = renderEnvoy(ctx);
         const yaml = stringifyConfig(rendered.bootstrap);
