@@ -99,6 +99,16 @@ describe('parseLab', () => {
     );
   });
 
+  it('refuses a document that contains itself through an alias, where no cycle is allowed', () => {
+    const text = HC.replace('spec:\n', 'spec: &spec\n').replace('  edges:\n', '  edges:\n    - *spec\n');
+    expect(errors(text)[0]!.message).toMatch(/contains itself/);
+    const raw = HC.replace(
+      '      admin:\n        port: 9901\n',
+      '      raw: { mode: merge, bootstrap: &b { loop: [*b] } }\n      admin:\n        port: 9901\n',
+    );
+    expect(errors(raw)[0]!.message).toMatch(/contains itself/);
+  });
+
   it('accepts JSON, which is YAML', () => {
     const lab = parseLab(HC).lab!;
     expect(parseLab(JSON.stringify(lab)).lab).toEqual(lab);

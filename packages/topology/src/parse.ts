@@ -95,6 +95,13 @@ export function parseLabObject(value: unknown): ParseResult {
     );
     return { issues: out.items };
   }
+  if (isCyclic(value)) {
+    out.error(
+      [],
+      'the document contains itself (a YAML alias pointing at one of its own ancestors); a lab is a tree, so write the repeated part out',
+    );
+    return { issues: out.items };
+  }
   const v = value as Record<string, unknown>;
   if (v.kind !== 'Lab') {
     out.error(
@@ -210,6 +217,30 @@ function depthOf(node: YamlNode | null): number {
     else if (isSeq(n)) for (const item of n.items) stack.push([item as YamlNode | null, d + 1]);
   }
   return max;
+}
+
+/** Whether a value refers to one of its own ancestors (shared, non-circular references are fine). */
+function isCyclic(root: unknown): boolean {
+  const onPath = new Set<object>();
+  const stack: { v: object; children: unknown[]; i: number }[] = [];
+  const enter = (v: unknown): boolean => {
+    if (v === null || typeof v !== 'object') return false;
+    if (onPath.has(v)) return true;
+    onPath.add(v);
+    stack.push({ v, children: Array.isArray(v) ? v : Object.values(v), i: 0 });
+    return false;
+  };
+  if (enter(root)) return true;
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.i < top.children.length) {
+      if (enter(top.children[top.i++])) return true;
+    } else {
+      onPath.delete(top.v);
+      stack.pop();
+    }
+  }
+  return false;
 }
 
 function byteLength(text: string): number {
