@@ -219,3 +219,24 @@ export class LabIndex {
     return ids.map((id) => this.cluster(id)).filter((c): c is ClusterNode => c !== undefined);
   }
 }
+
+/**
+ * The edge kinds that may join two nodes, for an editor that only allows valid connections:
+ * a front proxy or a sidecar's ingress → a cluster (route), a sidecar's egress → a cluster
+ * (egress), a cluster → a service (membership).
+ */
+export function connectableKinds(lab: Lab, from: string, to: string): LabEdge['kind'][] {
+  const a = lab.spec.nodes.find((n) => n.id === from);
+  const b = lab.spec.nodes.find((n) => n.id === to);
+  if (!a || !b) return [];
+  if (a.kind === 'cluster') return b.kind === 'service' ? ['membership'] : [];
+  if (b.kind !== 'cluster') return [];
+  if (a.kind === 'frontProxy') return ['route'];
+  if ((a.kind === 'service' || a.kind === 'client') && a.sidecar) {
+    const kinds: LabEdge['kind'][] = [];
+    if (a.sidecar.ingress?.length) kinds.push('route');
+    if (a.sidecar.egress?.length) kinds.push('egress');
+    return kinds;
+  }
+  return [];
+}
