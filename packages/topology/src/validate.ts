@@ -385,7 +385,7 @@ function checkListener(index: LabIndex, p: ProxyView, l: ListenerView, out: Issu
       checkWeights(edges, undefined, l.path, name, out);
     }
   }
-  if (s.tls) checkDownstreamTls(index, p, s.tls, [...l.path, 'tls'], out);
+  if (s.tls) checkTls(index, p, s.tls, 'downstream', [...l.path, 'tls'], out);
   if (l.direction === 'egress' && l.address === '0.0.0.0') {
     out.warning(
       [...l.path, 'address'],
@@ -794,7 +794,7 @@ function checkCluster(index: LabIndex, c: ClusterNode, out: IssueList): void {
   }
   if (c.tls) {
     for (const p of index.proxies.filter((q) => index.clustersOfProxy(q).includes(c))) {
-      checkUpstreamTls(index, p, c.tls, [...path, 'tls'], out);
+      checkTls(index, p, c.tls, 'upstream', [...path, 'tls'], out);
     }
   }
 }
@@ -1027,36 +1027,18 @@ function checkSecretRef(
     );
 }
 
-function checkDownstreamTls(
+/** TLS material of a listener (downstream, where Envoy needs a certificate) or a cluster (upstream). */
+function checkTls(
   index: LabIndex,
   p: ProxyView,
-  t: DownstreamTlsSpec,
+  t: DownstreamTlsSpec | UpstreamTlsSpec,
+  side: 'downstream' | 'upstream',
   path: PathSegment[],
   out: IssueList,
 ): void {
-  if (!t.certificates?.length && !t.certificateSecrets?.length) {
+  if (side === 'downstream' && !t.certificates?.length && !t.certificateSecrets?.length) {
     out.error(path, `a TLS listener needs a certificate: set certificates or certificateSecrets`);
   }
-  (t.certificates ?? []).forEach((c, i) => {
-    checkCertificateFiles(index, p, c, [...path, 'certificates', i], out);
-  });
-  (t.certificateSecrets ?? []).forEach((n, i) => {
-    checkSecretRef(p, n, 'certificate', [...path, 'certificateSecrets', i], out);
-  });
-  if (t.trustedCa) checkFile(index, p, t.trustedCa, [...path, 'trustedCa'], out);
-  if (t.validationSecret)
-    checkSecretRef(p, t.validationSecret, 'trustedCa', [...path, 'validationSecret'], out);
-  if (t.trustedCa && t.validationSecret)
-    out.error(path, `set either trustedCa or validationSecret, not both`);
-}
-
-function checkUpstreamTls(
-  index: LabIndex,
-  p: ProxyView,
-  t: UpstreamTlsSpec,
-  path: PathSegment[],
-  out: IssueList,
-): void {
   (t.certificates ?? []).forEach((c, i) => {
     checkCertificateFiles(index, p, c, [...path, 'certificates', i], out);
   });
