@@ -1,0 +1,93 @@
+/**
+ * Live overlay values keyed by lab node and edge id. Components subscribe to their own key, and a
+ * new stats snapshot notifies only the keys whose values changed: one endpoint's share moving
+ * re-renders that edge's label and that node's badge, not the canvas.
+ */
+import { useSyncExternalStore } from 'react';
+
+export type EndpointHealth = 'healthy' | 'failedActiveHc' | 'ejected' | 'degraded' | 'stopped' | 'unknown';
+
+export interface NodeLive {
+  /** Health of each replica's endpoint (index 0 = replica 1), as the proxies in front of it see it. */
+  endpoints: EndpointHealth[];
+  /** Whether the node's containers run. */
+  running: boolean;
+  /** Requests per second the node receives (services) or serves (proxies). */
+  rps?: number;
+}
+
+export interface EdgeLive {
+  rps: number;
+  /** Share (0..1) of the requests leaving the same proxy route (route edges) or cluster (membership edges). */
+  share: number;
+}
+
+export class KeyedStore<V> {
+  private values = new Map<string, V>();
+  private readonly listeners = new Map<string, Set<() => void>>();
+  private readonly all = new Set<() => void>();
+
+  get = (key: string): V | undefined => this.values.get(key);
+
+  snapshot(): ReadonlyMap<string, V> {
+    return this.values;
+  }
+
+  /** Replaces every value; notifies the keys whose value is not `equal` to the old one. */
+  replace(next: ReadonlyMap<string, V>, equal: (a: V, b: V) => boolean): number {
+    const changed: string[] = [];
+    for (const [k, v] of next) {
+      const old = this.values.get(k);
+      if (old === undefined || !equal(old, v)) changed.push(k);
+    }
+    for (const k of this.values.keys()) if (!next.has(k)) changed.push(k);
+    if (changed.length === 0) return 0;
+    this.values = new Map(next);
+    for (const k of changed) for (const l of this.listeners.get(k) ?? []) l();
+    for (const l of this.all) l();
+    return changed.length;
+  }
+
+  subscribe(key: string, listener: () => void): () => void {
+    let set = this.listeners.get(key);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(key, set);
+    }
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  subscribeAll(listener: () => void): () => void {
+    this.all.add(listener);
+    return () => this.all.delete(listener);
+  }
+}
+
+export const sameNodeLive = (a: NodeLive, b: NodeLive): boolean =>
+  a.running === b.running &&
+  a.rps === b.rps &&
+  a.endpoints.length === b.endpoints.length &&
+  a.endpoints.every((e, i) => e === b.endpoints[i]);
+
+/** Edge values are compared as shown (one decimal of rps, whole percent), so invisible jitter causes no render. */
+export const sameEdgeLive = (a: EdgeLive, b: EdgeLive): boolean =>
+  Math.round(a.rps * 10) === Math.round(b.rps * 10) &&
+  Math.round(a.share * 100) === Math.round(b.share * 100);
+
+export class LiveOverlay {
+  readonly nodes = new KeyedStore<NodeLive>();
+  readonly edges = new KeyedStore<EdgeLive>();
+
+  clear(): void {
+    this.nodes.replace(new Map(), sameNodeLive);
+    this.edges.replace(new Map(), sameEdgeLive);
+  }
+}
+
+export function useKeyed<V>(store: KeyedStore<V>, key: string): V | undefined {
+  return useSyncExternalStore(
+    (l) => store.subscribe(key, l),
+    () => store.get(key),
+  );
+}
