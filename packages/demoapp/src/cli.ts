@@ -9,11 +9,23 @@ export function main(): void {
     process.stderr.write(`meshcraft-demoapp: ${(err as Error).message}\n`);
     process.exit(2);
   }
-  app.listen().catch((err: NodeJS.ErrnoException) => {
-    const { host, port } = app.options;
+  const { host, port, udpPort } = app.options;
+  app.listen().catch(cannotListen(host, port, 'PORT'));
+  app.listenUdp().catch(cannotListen(host, udpPort ?? 0, 'UDP_PORT'));
+  const stop = () => {
+    app.close().then(() => process.exit(0));
+    setTimeout(() => process.exit(0), 2000).unref();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** Exits with a message that says what to change when the app cannot bind. */
+function cannotListen(host: string, port: number, variable: 'PORT' | 'UDP_PORT') {
+  return (err: NodeJS.ErrnoException): never => {
     const why =
       err.code === 'EADDRINUSE'
-        ? `port ${port} on ${host} is already in use; stop what holds it or set PORT to a free port`
+        ? `port ${port} on ${host} is already in use; stop what holds it or set ${variable} to a free port`
         : err.code === 'EADDRNOTAVAIL'
           ? `address ${host} is not configured on this machine; set HOST to one of its addresses`
           : err.code === 'EACCES'
@@ -21,11 +33,5 @@ export function main(): void {
             : err.message;
     process.stderr.write(`meshcraft-demoapp: cannot listen: ${why}\n`);
     process.exit(1);
-  });
-  const stop = () => {
-    app.close().then(() => process.exit(0));
-    setTimeout(() => process.exit(0), 2000).unref();
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
 }

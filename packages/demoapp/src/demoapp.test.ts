@@ -160,3 +160,27 @@ describe('meshcraft-demoapp bin', () => {
     expect(stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
   });
 });
+
+describe('UDP listener', () => {
+  it('logs each datagram payload after a banner, as the udp-proxy example service does', async () => {
+    const dgram = await import('node:dgram');
+    const logs: string[] = [];
+    const app = new Demoapp({
+      port: 0,
+      host: '127.0.0.1',
+      version: 'v1.0',
+      serverName: 'udp',
+      serverIp: '127.0.0.1',
+      udpPort: 0,
+      log: (l) => logs.push(l),
+    });
+    const udpPort = (await app.listenUdp())!;
+    const client = dgram.createSocket('udp4');
+    await new Promise<void>((r) => client.send('HELO', udpPort, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => client.send('OLEH', udpPort, '127.0.0.1', () => r()));
+    for (let i = 0; i < 50 && logs.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
+    client.close();
+    await app.close();
+    expect(logs).toEqual([`Listening on UDP port ${udpPort}`, 'HELO', 'OLEH']);
+  });
+});

@@ -5,6 +5,7 @@
  * compare their terminal with the notes: `GET /` ends in "!\n", `/livez` answers `OK` or `FAIL`
  * with no newline, and a failed probe is `506 Variant Also Negotiates`.
  */
+import dgram from 'node:dgram';
 import http from 'node:http';
 import os from 'node:os';
 
@@ -21,6 +22,11 @@ export interface DemoappOptions {
   serverIp: string;
   /** Service name for the servicemesh-app style `/service/*` pages (env SERVICE_NAME). */
   serviceName?: string;
+  /**
+   * When set (env UDP_PORT), also listen for UDP datagrams and log each payload on its own line,
+   * as the UDP service of the course's udp-proxy example does.
+   */
+  udpPort?: number;
   /** Where werkzeug-style access log lines go. */
   log: (line: string) => void;
 }
@@ -35,6 +41,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DemoappOpt
     throw new Error(`PORT must be a TCP port number (0-65535), got '${env.PORT}'`);
   }
   const host = env.HOST || '0.0.0.0';
+  const udpPort = env.UDP_PORT ? Number(env.UDP_PORT) : undefined;
+  if (udpPort !== undefined && (!Number.isInteger(udpPort) || udpPort < 0 || udpPort > 65535)) {
+    throw new Error(`UDP_PORT must be a port number (0-65535), got '${env.UDP_PORT}'`);
+  }
   return {
     port,
     host,
@@ -42,6 +52,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): DemoappOpt
     serverName: env.SERVER_NAME || os.hostname(),
     serverIp: env.SERVER_IP || interfaceAddress(host),
     serviceName: env.SERVICE_NAME || undefined,
+    udpPort,
     log: (line) => process.stdout.write(`${line}\n`),
   };
 }
@@ -87,6 +98,7 @@ async function readBody(req: http.IncomingMessage, limit = 64 * 1024): Promise<s
 
 export class Demoapp {
   readonly server: http.Server;
+  private udp: dgram.Socket | undefined;
   private readonly state: Record<Probe, 'OK' | 'FAIL'> = { livez: 'OK', readyz: 'OK' };
 
   constructor(readonly options: DemoappOptions) {
@@ -112,7 +124,27 @@ export class Demoapp {
     });
   }
 
+  /** Starts the UDP listener when `udpPort` is set; resolves with its bound port. */
+  listenUdp(): Promise<number | undefined> {
+    const port = this.options.udpPort;
+    if (port === undefined) return Promise.resolve(undefined);
+    const host = this.options.host;
+    const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    this.udp = udp;
+    udp.on('message', (msg) => this.options.log(msg.toString('utf8')));
+    return new Promise((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(port, host, () => {
+        udp.off('error', reject);
+        const bound = udp.address().port;
+        this.options.log(`Listening on UDP port ${bound}`);
+        resolve(bound);
+      });
+    });
+  }
+
   close(): Promise<void> {
+    this.udp?.close();
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       this.server.closeAllConnections();
