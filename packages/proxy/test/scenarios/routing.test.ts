@@ -167,8 +167,15 @@ describe('L8 httproute-headers-match', () => {
     expect(await tally(`${base}/hostname?fuck=shit`, 1, { headers: { 'X-Canary': 'true' } })).toEqual(
       new Map([['demoapp-v1.2-1', 1]]),
     );
-    // The query string reaches the app unchanged.
-    const r = await request(`${base}/echo?username=vip_ilinux`);
+    // The query string reaches the app unchanged, with the headers Envoy adds on the way.
+    const r = await request(`${base}/echo?username=vip_ilinux`, { headers: { 'User-Agent': 'lab' } });
     expect(r.body).toContain('Path: /echo?username=vip_ilinux\n');
+    expect(r.body).toMatch(/\n {2}x-forwarded-proto: http\n/);
+    expect(r.body).toMatch(
+      /\n {2}x-request-id: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\n/,
+    );
+    expect(r.body).toMatch(/\n {2}x-envoy-expected-rq-timeout-ms: 15000\n/);
+    expect(r.body).toMatch(/\n {2}user-agent: lab\n/);
+    expect(r.body).not.toMatch(/\n {2}connection:/);
   });
 });
