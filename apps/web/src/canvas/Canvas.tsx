@@ -20,6 +20,18 @@ import { LabNodeView } from './LabNodeView.js';
 import { FlowCache, type LabFlowEdge, type LabFlowNode } from './toFlow.js';
 
 const nodeTypes = { lab: LabNodeView };
+
+const KIND_COLOUR: Record<string, string> = {
+  frontProxy: '#8b5cf6',
+  service: '#0ea5e9',
+  cluster: '#f59e0b',
+  client: '#10b981',
+  controlPlane: '#f43f5e',
+};
+
+function minimapColour(n: LabFlowNode): string {
+  return KIND_COLOUR[n.data.node.kind] ?? '#94a3b8';
+}
 const edgeTypes = { lab: LabEdgeView };
 
 interface Props {
@@ -156,7 +168,13 @@ export function Canvas({ issueCounts, onRefused }: Props) {
       className="bg-slate-50"
     >
       <Background gap={24} size={1} color="#cbd5e1" />
-      <MiniMap pannable zoomable nodeStrokeWidth={2} className="!rounded-md !border !border-slate-200" />
+      <MiniMap
+        pannable
+        zoomable
+        nodeColor={minimapColour}
+        nodeStrokeWidth={2}
+        className="!rounded-md !border !border-slate-200"
+      />
       <Controls showInteractive={false} />
     </ReactFlow>
   );

@@ -148,18 +148,28 @@ function ScalarField({
           : text === '' && optional
             ? undefined
             : text;
-    control = (
-      <input
-        id={id}
-        className={`${INPUT} ${k.kind === 'number' ? 'font-mono' : ''}`}
-        inputMode={k.kind === 'number' ? 'decimal' : undefined}
-        value={value === undefined || value === null ? '' : String(value)}
-        placeholder={optional ? 'default' : undefined}
-        aria-invalid={invalid}
-        onChange={(e) => set(path, toValue(e.target.value) ?? (optional ? undefined : ''))}
-        onBlur={seal}
-      />
-    );
+    control =
+      k.kind === 'string' && k.multiline ? (
+        <textarea
+          id={id}
+          className={`${INPUT} h-20`}
+          value={value === undefined || value === null ? '' : String(value)}
+          aria-invalid={invalid}
+          onChange={(e) => set(path, toValue(e.target.value) ?? (optional ? undefined : ''))}
+          onBlur={seal}
+        />
+      ) : (
+        <input
+          id={id}
+          className={`${INPUT} ${k.kind === 'number' ? 'font-mono' : ''}`}
+          inputMode={k.kind === 'number' ? 'decimal' : undefined}
+          value={value === undefined || value === null ? '' : String(value)}
+          placeholder={optional ? 'default' : undefined}
+          aria-invalid={invalid}
+          onChange={(e) => set(path, toValue(e.target.value) ?? (optional ? undefined : ''))}
+          onBlur={seal}
+        />
+      );
   }
   return (
     <div className={k.kind === 'boolean' ? 'flex flex-wrap items-center gap-2 py-1' : 'py-1'}>

@@ -49,7 +49,7 @@ export function unwrap(schema: Schema): { schema: Schema; optional: boolean } {
 }
 
 export type Kind =
-  | { kind: 'string' }
+  | { kind: 'string'; multiline?: boolean }
   | { kind: 'number'; min?: number; max?: number }
   | { kind: 'boolean' }
   | { kind: 'enum'; values: (string | number)[] }
@@ -64,8 +64,13 @@ export type Kind =
 export function classify(schema: Schema): Kind {
   const d = defOf(schema);
   switch (d.type) {
-    case 'string':
-      return { kind: 'string' };
+    case 'string': {
+      // Free text (descriptions, notes, bodies) is allowed far more than one line's worth.
+      const long = (d.checks ?? []).some(
+        (c) => c._zod?.def?.check === 'max_length' && (c._zod.def as { maximum?: number }).maximum! > 1024,
+      );
+      return { kind: 'string', multiline: long };
+    }
     case 'number': {
       let min: number | undefined;
       let max: number | undefined;

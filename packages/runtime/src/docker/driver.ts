@@ -14,7 +14,7 @@ import { ensureImage, RUNTIME_IMAGE } from '../image/build.js';
 import type { ImageFlavour } from '../image/context.js';
 import type { ContainerRoleView, ContainerView, PublishView, ReadinessView, RenderedView } from '../lab.js';
 import { portFree } from '../ports.js';
-import { httpReady, type Probe, sleep, tcpReady, waitReady } from '../readiness.js';
+import { waitReady } from '../readiness.js';
 import { type LabMember, selectMembers, startOrder, withNamespaceMates } from '../targets.js';
 import type {
   ContainerState,
@@ -26,10 +26,11 @@ import type {
   LogsOptions,
   OnProgress,
 } from '../types.js';
-import { startWaves } from '../waves.js';
+import { startAsReady } from '../waves.js';
 import { containerArchive } from './archive.js';
 import { engineUnavailable, isNotFound, pingEngine } from './engine.js';
 import { demuxFrames } from './frames.js';
+import { dockerProbe } from './probes.js';
 import { LABELS, labFilter, resourceName } from './labels.js';
 import { chooseSubnet, interfaceBlocks, type UsedBlock } from './subnets.js';
 
@@ -467,29 +468,25 @@ export class DockerDriver implements Driver {
     };
   }
 
-  /** Starts containers wave by wave (see waves.ts), each wave once the one before is ready. */
+  /** Starts each container once those it depends on are ready (see waves.ts); resolves when all are ready. */
   private async startInWaves(
     labId: string,
     items: { name: string; id: string; dependsOn: string[]; readiness?: ReadinessView }[],
-    failure: Promise<never>,
+    deaths: Promise<never>,
     progress: OnProgress,
   ): Promise<void> {
-    for (const wave of startWaves(items)) {
-      await Promise.all(
-        wave.map(async (c) => {
-          progress({ step: 'container', action: 'start', container: c.name, message: `starting ${c.name}` });
-          await this.docker
-            .getContainer(c.id)
-            .start()
-            .catch((err) => {
-              // 304: already running.
-              if ((err as { statusCode?: number }).statusCode !== 304) throw this.startError(c.name, err);
-            });
-        }),
-      );
+    await startAsReady(items, async (c, cancelled) => {
+      progress({ step: 'container', action: 'start', container: c.name, message: `starting ${c.name}` });
+      await this.docker
+        .getContainer(c.id)
+        .start()
+        .catch((err) => {
+          // 304: already running.
+          if ((err as { statusCode?: number }).statusCode !== 304) throw this.startError(c.name, err);
+        });
       const status = (await this.status(labId))!;
-      await this.waitReady(labId, status.containers, wave, failure, progress);
-    }
+      await this.waitReady(labId, status.containers, [c], Promise.race([deaths, cancelled]), progress);
+    });
   }
 
   private startError(container: string, err: unknown): Error {
@@ -556,7 +553,7 @@ export class DockerDriver implements Driver {
   ): Promise<void> {
     const probes = targets.flatMap((t) => {
       const s = statuses.find((x) => x.name === t.name);
-      return t.readiness && s ? [this.probe(s, t.readiness)] : [];
+      return t.readiness && s ? [dockerProbe(this.docker, s, t.readiness)] : [];
     });
     progress({
       step: 'ready',
@@ -570,48 +567,6 @@ export class DockerDriver implements Driver {
       failure,
       logsOf: (names) => this.logsOf(labId, names),
     });
-  }
-
-  /** From this machine through the published port when there is one; otherwise with curl inside the container. */
-  private probe(s: ContainerStatus, r: ReadinessView): Probe {
-    const published = !(r.kind === 'http' && r.insideNamespace)
-      ? s.ports.find((p) => p.port === r.port && p.protocol === 'tcp')
-      : undefined;
-    if (r.kind === 'tcp') {
-      // Docker's port proxy accepts connections for a container that is not listening: dial the container itself.
-      const host = s.address ?? r.address;
-      if (!host) throw new Error(`${s.name}: a TCP readiness probe needs the container's address`);
-      return { container: s.name, what: `TCP ${host}:${r.port}`, check: () => tcpReady(host, r.port) };
-    }
-    if (published) {
-      return {
-        container: s.name,
-        what: `GET ${r.path} on ${published.host}:${published.hostPort}`,
-        check: () => httpReady(published.host, published.hostPort, r.path),
-      };
-    }
-    const url = `http://127.0.0.1:${r.port}${r.path}`;
-    return {
-      container: s.name,
-      what: `GET ${url} inside the container`,
-      check: () => this.execSucceeds(s.id, ['curl', '-fsS', '-o', '/dev/null', '--max-time', '1', url]),
-    };
-  }
-
-  private async execSucceeds(containerId: string, cmd: string[]): Promise<boolean> {
-    const exec = await this.docker
-      .getContainer(containerId)
-      .exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-    const stream = (await exec.start({})) as unknown as Readable;
-    for await (const _ of stream) {
-      // drain: the exec has finished when its output ends
-    }
-    for (let i = 0; i < 20; i++) {
-      const info = await exec.inspect();
-      if (!info.Running) return info.ExitCode === 0;
-      await sleep(5);
-    }
-    return false;
   }
 
   private async logsOf(labId: string, names: string[]): Promise<ContainerLogs[]> {

@@ -24,7 +24,7 @@ import type {
   LogsOptions,
   OnProgress,
 } from '../types.js';
-import { startWaves } from '../waves.js';
+import { startAsReady } from '../waves.js';
 import { allocatePorts, chooseLoopbackBlock } from './allocate.js';
 import { lastLogLines, logFileLines } from './logfile.js';
 import { CONTAINER_ENV, killTree, LAB_ENV, labProcesses, processAlive, spawnProcess } from './processes.js';
@@ -278,55 +278,42 @@ export class LocalDriver implements Driver {
     };
   }
 
-  /** Starts processes wave by wave (see waves.ts), each once the one before is ready; rejects when one exits first. */
-  private async startProcesses(
-    lab: LocalLab,
-    processes: LocalProcess[],
-    progress: OnProgress,
-  ): Promise<void> {
+  /** Starts each process once those it depends on are ready (see waves.ts); rejects when one exits first. */
+  private async startProcesses(lab: LocalLab, processes: LocalProcess[], progress: OnProgress): Promise<void> {
     let settled = false;
     let fail: (err: Error) => void = () => {};
-    const failure = new Promise<never>((_, reject) => {
+    const exited = new Promise<never>((_, reject) => {
       fail = reject;
     });
-    failure.catch(() => {});
+    exited.catch(() => {});
     try {
-      for (const wave of startWaves(processes)) {
-        for (const p of wave) {
-          progress({ step: 'container', action: 'start', container: p.name, message: `starting ${p.name}` });
-          const s = spawnProcess({
-            argv: p.argv,
-            env: p.env,
-            cwd: this.store.filesDir(lab.labId),
-            logFile: this.store.logFile(lab.labId, p.name),
-          });
-          p.pid = s.pid;
-          p.startTime = s.startTime;
-          p.exit = undefined;
-          await this.store.write(lab);
-          s.exited.then(async (exit) => {
-            if (settled) return;
-            p.exit = exit;
-            fail(
-              new RuntimeError(
-                'EXITED',
-                `${p.name} exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} while lab '${lab.labId}' was coming up`,
-                'its last log lines say why; fix the lab (or the program) and run up again',
-                { logs: await this.logsOf(lab.labId, [p.name]) },
-              ),
-            );
-          });
-        }
-        await waitReady(
-          wave.flatMap((p) => (p.readiness ? [probe(p)] : [])),
-          {
-            timeoutMs: this.readyTimeoutMs,
-            onProgress: progress,
-            failure,
-            logsOf: (names) => this.logsOf(lab.labId, names),
-          },
-        );
-      }
+      await startAsReady(processes, async (p, cancelled) => {
+        progress({ step: 'container', action: 'start', container: p.name, message: `starting ${p.name}` });
+        const s = spawnProcess({ argv: p.argv, env: p.env, cwd: this.store.filesDir(lab.labId), logFile: this.store.logFile(lab.labId, p.name) });
+        p.pid = s.pid;
+        p.startTime = s.startTime;
+        p.exit = undefined;
+        await this.store.write(lab);
+        s.exited.then(async (exit) => {
+          if (settled) return;
+          p.exit = exit;
+          fail(
+            new RuntimeError(
+              'EXITED',
+              `${p.name} exited with ${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`} while lab '${lab.labId}' was coming up`,
+              'its last log lines say why; fix the lab (or the program) and run up again',
+              { logs: await this.logsOf(lab.labId, [p.name]) },
+            ),
+          );
+        });
+        if (!p.readiness) return;
+        await waitReady([probe(p)], {
+          timeoutMs: this.readyTimeoutMs,
+          onProgress: progress,
+          failure: Promise.race([exited, cancelled]),
+          logsOf: (names) => this.logsOf(lab.labId, names),
+        });
+      });
     } finally {
       settled = true;
     }

@@ -42,6 +42,8 @@ export function defaultStateDir(): string {
 }
 
 export class StateStore {
+  private writes = 0;
+
   constructor(readonly dir: string) {}
 
   labDir(labId: string): string {
@@ -68,7 +70,8 @@ export class StateStore {
   async write(lab: LocalLab): Promise<void> {
     const dir = this.labDir(lab.labId);
     await mkdir(path.join(dir, 'logs'), { recursive: true });
-    const tmp = path.join(dir, `.lab.json.${process.pid}.tmp`);
+    // Unique per write: processes starting side by side record their pids concurrently.
+    const tmp = path.join(dir, `.lab.json.${process.pid}.${this.writes++}.tmp`);
     await writeFile(tmp, JSON.stringify(lab, null, 2));
     await rename(tmp, path.join(dir, 'lab.json'));
   }

@@ -1,0 +1,220 @@
+/**
+ * Actions on a running node, in the inspector: a demo app's livez/readyz switches (per replica),
+ * a proxy's health-check fail/ok, traffic-split sliders of its weighted routes, stop/start.
+ */
+import { clusterName, type Lab, LabIndex, type LabNode } from '@meshcraft/topology';
+import { useMutation } from '@tanstack/react-query';
+import { useEffect, useRef, useState } from 'react';
+import { errorInfo, useTRPC } from '../api/trpc.js';
+
+type Probe = 'livez' | 'readyz';
+
+/** The probe values set from this tab, per lab target; demo apps start with both OK. */
+const probeValues = new Map<string, 'OK' | 'FAIL'>();
+
+function Segmented<T extends string>({
+  label,
+  value,
+  options,
+  onChange,
+  testId,
+}: {
+  label: string;
+  value: T | undefined;
+  options: readonly T[];
+  onChange: (v: T) => void;
+  testId?: string;
+}) {
+  return (
+    <div className="flex items-center gap-2 py-0.5 text-xs">
+      <span className="w-28 truncate text-slate-600">{label}</span>
+      <fieldset
+        className="inline-flex overflow-hidden rounded border border-slate-300"
+        aria-label={label}
+        data-testid={testId}
+      >
+        {options.map((o) => (
+          <button
+            key={o}
+            type="button"
+            aria-pressed={value === o}
+            onClick={() => onChange(o)}
+            className={`px-2 py-0.5 ${value === o ? (o === 'FAIL' || o === 'fail' || o === 'stop' ? 'bg-red-600 text-white' : 'bg-emerald-600 text-white') : 'bg-white text-slate-600 hover:bg-slate-50'}`}
+          >
+            {o}
+          </button>
+        ))}
+      </fieldset>
+    </div>
+  );
+}
+
+export function splitsOf(lab: Lab, nodeId: string) {
+  const index = new LabIndex(lab);
+  const proxy = index.proxyByNode.get(nodeId);
+  if (!proxy) return [];
+  return proxy.listeners.flatMap((l) =>
+    (l.spec.virtualHosts ?? []).flatMap((vh) =>
+      vh.routes
+        .filter((r) => r.runtimeKeyPrefix)
+        .map((r) => {
+          const edges = index.edgesFrom(nodeId, { route: r.id });
+          return {
+            route: r.id,
+            prefix: r.runtimeKeyPrefix!,
+            total: r.totalWeight ?? edges.reduce((s, e) => s + (e.weight ?? 0), 0),
+            clusters: edges.map((e) => {
+              const c = index.cluster(e.to);
+              return { id: e.to, name: c ? clusterName(c) : e.to, weight: e.weight ?? 0 };
+            }),
+          };
+        })
+        .filter((s) => s.clusters.length > 1),
+    ),
+  );
+}
+
+export function SplitSlider({
+  labId,
+  node,
+  split,
+}: {
+  labId: string;
+  node: string;
+  split: ReturnType<typeof splitsOf>[number];
+}) {
+  const trpc = useTRPC();
+  const [weights, setWeights] = useState(() => split.clusters.map((c) => c.weight));
+  const [error, setError] = useState<string>();
+  const modify = useMutation({
+    ...trpc.actions.runtimeModify.mutationOptions(),
+    onError: (e) => setError(errorInfo(e).message),
+    onSuccess: () => setError(undefined),
+  });
+  const pending = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => () => clearTimeout(pending.current), []);
+  const send = (next: number[]) => {
+    setWeights(next);
+    clearTimeout(pending.current);
+    // Dragging sends at most every 150 ms; the last position always goes out.
+    pending.current = setTimeout(() => {
+      modify.mutate({
+        labId,
+        target: node,
+        values: Object.fromEntries(
+          split.clusters.map((c, i) => [`${split.prefix}.${c.name}`, String(next[i])]),
+        ),
+      });
+    }, 150);
+  };
+  const two = split.clusters.length === 2;
+  return (
+    <div className="py-1 text-xs" data-testid={`split-${node}-${split.route}`}>
+      <div className="mb-0.5 font-medium text-slate-700">Traffic split · route {split.route}</div>
+      {split.clusters.map((c, i) =>
+        two && i === 1 ? (
+          <div key={c.id} className="flex items-center gap-2 text-slate-600">
+            <span className="w-28 truncate font-mono">{c.id}</span>
+            <span className="tabular-nums">{weights[1]}</span>
+          </div>
+        ) : (
+          <label key={c.id} className="flex items-center gap-2 text-slate-600">
+            <span className="w-28 truncate font-mono">{c.id}</span>
+            <input
+              type="range"
+              min={0}
+              max={split.total || 100}
+              value={weights[i]}
+              aria-label={`weight of ${c.id}`}
+              data-testid={`slider-${c.id}`}
+              className="flex-1 accent-indigo-600"
+              onChange={(e) => {
+                const v = Number(e.target.value);
+                send(two ? [v, (split.total || 100) - v] : weights.map((w, j) => (j === i ? v : w)));
+              }}
+            />
+            <span className="w-8 text-right tabular-nums">{weights[i]}</span>
+          </label>
+        ),
+      )}
+      {error && <p className="text-red-600">{error}</p>}
+    </div>
+  );
+}
+
+export function NodeActions({ lab, labId, node }: { lab: Lab; labId: string; node: LabNode }) {
+  const trpc = useTRPC();
+  const [, rerender] = useState(0);
+  const [error, setError] = useState<string>();
+  const onError = (e: unknown) => setError(errorInfo(e).message);
+  const onSuccess = () => setError(undefined);
+  const probe = useMutation({ ...trpc.actions.setProbe.mutationOptions(), onError, onSuccess });
+  const healthcheck = useMutation({ ...trpc.actions.healthcheck.mutationOptions(), onError, onSuccess });
+  const nodeAction = useMutation({ ...trpc.lifecycle.nodeAction.mutationOptions(), onError, onSuccess });
+  const hasProxy =
+    node.kind === 'frontProxy' ||
+    ((node.kind === 'service' || node.kind === 'client') && node.sidecar !== undefined);
+  const replicas = node.kind === 'service' ? (node.replicas ?? 1) : 1;
+  const targets =
+    replicas > 1 ? Array.from({ length: replicas }, (_, i) => `${node.id}-${i + 1}`) : [node.id];
+  const setProbe = (target: string, p: Probe, value: 'OK' | 'FAIL') => {
+    probeValues.set(`${labId}/${target}/${p}`, value);
+    rerender((n) => n + 1);
+    probe.mutate({ labId, target, probe: p, value });
+  };
+  return (
+    <section
+      className="border-t border-slate-200 bg-slate-50 px-3 py-2"
+      aria-label="Live actions"
+      data-testid="node-actions"
+    >
+      <h3 className="mb-1 text-[11px] font-semibold uppercase tracking-wide text-slate-500">Live</h3>
+      {node.kind === 'service' &&
+        node.app.role === 'demoapp' &&
+        targets.flatMap((t) =>
+          (['livez', 'readyz'] as const).map((p) => (
+            <Segmented
+              key={`${t}/${p}`}
+              label={`${replicas > 1 ? `${t} ` : ''}${p}`}
+              value={probeValues.get(`${labId}/${t}/${p}`) ?? 'OK'}
+              options={['OK', 'FAIL'] as const}
+              onChange={(v) => setProbe(t, p, v)}
+              testId={`probe-${t}-${p}`}
+            />
+          )),
+        )}
+      {hasProxy && (
+        <Segmented
+          label="proxy healthcheck"
+          value={undefined}
+          options={['ok', 'fail'] as const}
+          onChange={(v) => healthcheck.mutate({ labId, target: node.id, value: v })}
+          testId={`healthcheck-${node.id}`}
+        />
+      )}
+      {splitsOf(lab, node.id).map((s) => (
+        <SplitSlider key={s.route} labId={labId} node={node.id} split={s} />
+      ))}
+      {node.kind !== 'cluster' && (
+        <div className="mt-1 flex gap-2">
+          {(['stop', 'start', 'restart'] as const).map((a) => (
+            <button
+              key={a}
+              type="button"
+              disabled={nodeAction.isPending}
+              onClick={() => nodeAction.mutate({ labId, target: node.id, action: a })}
+              className="rounded border border-slate-300 bg-white px-2 py-0.5 text-xs text-slate-700 hover:bg-slate-100 disabled:opacity-50"
+            >
+              {nodeAction.isPending && nodeAction.variables?.action === a ? `${a}…` : a}
+            </button>
+          ))}
+        </div>
+      )}
+      {error && (
+        <p className="mt-1 text-xs text-red-600" role="alert">
+          {error}
+        </p>
+      )}
+    </section>
+  );
+}
