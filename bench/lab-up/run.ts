@@ -39,7 +39,8 @@ const COMPOSE_PROJECT = 'meshcraftbenchlabup';
 const docker = dockerClient();
 const runtime = new Runtime();
 const entry = topologyNode.loadLibrary().find((e) => e.file === LAB_FILE);
-if (!entry?.lab) throw new Error(`${LAB_FILE}: ${entry?.issues.map((i) => i.message).join('; ') ?? 'not in the library'}`);
+if (!entry?.lab)
+  throw new Error(`${LAB_FILE}: ${entry?.issues.map((i) => i.message).join('; ') ?? 'not in the library'}`);
 const lab = { ...entry.lab, metadata: { ...entry.lab.metadata, name: LAB_NAME } };
 
 // The exported project, as a person would run it.
@@ -57,18 +58,23 @@ const readiness = new Map(
 );
 
 function compose(...args: string[]) {
-  return execFileAsync('docker-compose', ['-p', COMPOSE_PROJECT, '-f', composeFile, ...args], { cwd: projectDir });
+  return execFileAsync('docker-compose', ['-p', COMPOSE_PROJECT, '-f', composeFile, ...args], {
+    cwd: projectDir,
+  });
 }
 
 async function composeReady(): Promise<void> {
-  const containers = await docker.listContainers({ filters: { label: [`com.docker.compose.project=${COMPOSE_PROJECT}`] } });
+  const containers = await docker.listContainers({
+    filters: { label: [`com.docker.compose.project=${COMPOSE_PROJECT}`] },
+  });
   const probes = containers.flatMap((info) => {
     const service = info.Labels['com.docker.compose.service']!;
     const r = readiness.get(service);
     const address = Object.values(info.NetworkSettings.Networks)[0]?.IPAddress || undefined;
     return r ? [dockerProbe(docker, { name: service, id: info.Id, address, ports: [] }, r)] : [];
   });
-  if (probes.length !== readiness.size) throw new Error(`compose started ${probes.length} of ${readiness.size} containers`);
+  if (probes.length !== readiness.size)
+    throw new Error(`compose started ${probes.length} of ${readiness.size} containers`);
   await waitReady(probes, { timeoutMs: 60_000, logsOf: async () => [] });
 }
 
@@ -85,16 +91,23 @@ async function main(): Promise<void> {
   const image = await ensureImage(docker, { onProgress: (e) => process.stderr.write(`${e.message}\n`) });
   // The image check hashes its inputs once per process; do it before timing, as a running console has.
   await ensureImage(docker);
-  const results = { meshcraftUp: [] as number[], meshcraftDown: [] as number[], composeUp: [] as number[], composeDown: [] as number[] };
+  const results = {
+    meshcraftUp: [] as number[],
+    meshcraftDown: [] as number[],
+    composeUp: [] as number[],
+    composeDown: [] as number[],
+  };
   const meshcraft = async () => {
     results.meshcraftUp.push(await timed(() => runtime.up(lab, { driver: 'docker' })));
     results.meshcraftDown.push(await timed(() => runtime.down(LAB_NAME)));
   };
   const composeRound = async () => {
-    results.composeUp.push(await timed(async () => {
-      await compose('up', '-d');
-      await composeReady();
-    }));
+    results.composeUp.push(
+      await timed(async () => {
+        await compose('up', '-d');
+        await composeReady();
+      }),
+    );
     results.composeDown.push(await timed(() => compose('down', '--volumes', '--remove-orphans')));
   };
   try {
@@ -106,7 +119,9 @@ async function main(): Promise<void> {
         await composeRound();
         await meshcraft();
       }
-      process.stderr.write(`round ${round + 1}/${ROUNDS}: meshcraft up ${fmt(results.meshcraftUp.at(-1)!)}, compose up ${fmt(results.composeUp.at(-1)!)}\n`);
+      process.stderr.write(
+        `round ${round + 1}/${ROUNDS}: meshcraft up ${fmt(results.meshcraftUp.at(-1)!)}, compose up ${fmt(results.composeUp.at(-1)!)}\n`,
+      );
     }
   } finally {
     await runtime.down(LAB_NAME).catch(() => {});
@@ -127,16 +142,13 @@ async function main(): Promise<void> {
     upRatio: Number((median(results.meshcraftUp) / median(results.composeUp)).toFixed(2)),
     samplesMs: Object.fromEntries(Object.entries(results).map(([k, v]) => [k, v.map(Math.round)])),
   };
-  const out = path.join(repo, 'bench/lab-up/results', `lab-up-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  fs.writeFileSync(out, `${JSON.stringify(summary, null, 2)}\n`);
   const m = summary.medianMs;
   process.stdout.write(
     [
       `health-check lab, ${ROUNDS} rounds, medians:`,
       `  up to all ready:  meshcraft ${fmt(m.meshcraftUp)}   docker-compose up -d + readiness ${fmt(m.composeUp)}   ratio ${summary.upRatio}`,
       `  down:             meshcraft ${fmt(m.meshcraftDown)}   docker-compose down ${fmt(m.composeDown)}`,
-      `  written to ${path.relative(repo, out)}`,
+      JSON.stringify(summary),
       '',
     ].join('\n'),
   );

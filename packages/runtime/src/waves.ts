@@ -30,7 +30,10 @@ export function startWaves<T extends Startable>(items: T[]): T[][] {
  * (a promise that rejects), nothing more is started, and it rejects with that failure once every
  * started item has settled — so a rollback after it races with nothing.
  */
-export async function startAsReady<T extends Startable>(items: T[], start: (item: T, cancelled: Promise<never>) => Promise<void>): Promise<void> {
+export async function startAsReady<T extends Startable>(
+  items: T[],
+  start: (item: T, cancelled: Promise<never>) => Promise<void>,
+): Promise<void> {
   let cancel: (err: unknown) => void = () => {};
   const cancelled = new Promise<never>((_, reject) => {
     cancel = reject;

@@ -30,8 +30,8 @@ import { startAsReady } from '../waves.js';
 import { containerArchive } from './archive.js';
 import { engineUnavailable, isNotFound, pingEngine } from './engine.js';
 import { demuxFrames } from './frames.js';
-import { dockerProbe } from './probes.js';
 import { LABELS, labFilter, resourceName } from './labels.js';
+import { dockerProbe } from './probes.js';
 import { chooseSubnet, interfaceBlocks, type UsedBlock } from './subnets.js';
 
 export interface DockerDriverOptions {

@@ -279,7 +279,11 @@ export class LocalDriver implements Driver {
   }
 
   /** Starts each process once those it depends on are ready (see waves.ts); rejects when one exits first. */
-  private async startProcesses(lab: LocalLab, processes: LocalProcess[], progress: OnProgress): Promise<void> {
+  private async startProcesses(
+    lab: LocalLab,
+    processes: LocalProcess[],
+    progress: OnProgress,
+  ): Promise<void> {
     let settled = false;
     let fail: (err: Error) => void = () => {};
     const exited = new Promise<never>((_, reject) => {
@@ -289,7 +293,12 @@ export class LocalDriver implements Driver {
     try {
       await startAsReady(processes, async (p, cancelled) => {
         progress({ step: 'container', action: 'start', container: p.name, message: `starting ${p.name}` });
-        const s = spawnProcess({ argv: p.argv, env: p.env, cwd: this.store.filesDir(lab.labId), logFile: this.store.logFile(lab.labId, p.name) });
+        const s = spawnProcess({
+          argv: p.argv,
+          env: p.env,
+          cwd: this.store.filesDir(lab.labId),
+          logFile: this.store.logFile(lab.labId, p.name),
+        });
         p.pid = s.pid;
         p.startTime = s.startTime;
         p.exit = undefined;
