@@ -191,8 +191,9 @@ export async function runScenario(server: ServerProcess, driver: 'local' | 'dock
       `${victim} to be marked unhealthy`,
       (m) =>
         m.type === 'frame' &&
-        frontCluster(m.frame, 'blue')?.endpoints.find((e) => e.namespace === victim)?.health
-          .failedActiveHc === true,
+        frontCluster(m.frame, 'blue')
+          ?.endpoints.find((e) => e.namespace === victim)
+          ?.flags.includes('failed_active_hc') === true,
       bound,
     );
     const markedAt = (marked as Extract<StatsMessage, { type: 'frame' }>).frame.at;

@@ -38,6 +38,8 @@ export interface StatusSource {
 
 interface Watcher {
   intervalMs: number;
+  /** How many frames of the window its snapshot carries. */
+  history: number;
   push(message: StatsMessage): void;
 }
 
@@ -68,7 +70,7 @@ class LabCollector {
       labId: this.labId,
       intervalMs: this.intervalMs(),
       windowMs: WINDOW_MS,
-      frames: this.window,
+      frames: watcher.history > 0 ? this.window.slice(-watcher.history) : [],
     });
     if (!this.running) {
       this.running = true;
@@ -187,14 +189,19 @@ export class Collector {
   constructor(private readonly source: StatusSource) {}
 
   /**
-   * Streams a lab's stats until `signal` aborts: a snapshot of the window first, then a frame
-   * per interval. `intervalMs` is clamped to 250 ms..5 s; with several watchers the lab is read
+   * Streams a lab's stats until `signal` aborts: a snapshot of the window (its last `history`
+   * frames, default all) first, then a frame per interval. `intervalMs` is clamped to 250 ms..5 s; with several watchers the lab is read
    * at the shortest interval any of them asked for.
    */
-  async *watch(labId: string, intervalMs: number, signal: AbortSignal): AsyncGenerator<StatsMessage> {
+  async *watch(
+    labId: string,
+    options: { intervalMs: number; history?: number },
+    signal: AbortSignal,
+  ): AsyncGenerator<StatsMessage> {
     const channel = new Channel<StatsMessage>(WATCHER_BACKLOG);
     const watcher: Watcher = {
-      intervalMs: Math.min(POLL_INTERVAL.max, Math.max(POLL_INTERVAL.min, intervalMs)),
+      intervalMs: Math.min(POLL_INTERVAL.max, Math.max(POLL_INTERVAL.min, options.intervalMs)),
+      history: options.history ?? Number.POSITIVE_INFINITY,
       push: (message) => channel.push(message),
     };
     let lab = this.labs.get(labId);

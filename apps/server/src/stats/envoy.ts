@@ -129,3 +129,35 @@ export function hostHealthy(h: HostHealth): boolean {
     (h.edsHealthStatus === 'HEALTHY' || h.edsHealthStatus === 'DEGRADED' || h.edsHealthStatus === 'UNKNOWN')
   );
 }
+
+/** Envoy's names for the health flags (as /clusters prints them in `health_flags`). */
+export type HealthFlag =
+  | 'failed_active_hc'
+  | 'failed_outlier_check'
+  | 'degraded_active_hc'
+  | 'pending_dynamic_removal'
+  | 'pending_active_hc'
+  | 'excluded_via_immediate_hc_fail'
+  | 'active_hc_timeout'
+  | 'failed_eds_health'
+  | 'degraded_eds_health';
+
+export function healthFlags(h: HostHealth): HealthFlag[] {
+  const out: HealthFlag[] = [];
+  if (h.failedActiveHc) out.push('failed_active_hc');
+  if (h.failedOutlierCheck) out.push('failed_outlier_check');
+  if (h.failedActiveDegradedCheck) out.push('degraded_active_hc');
+  if (h.pendingDynamicRemoval) out.push('pending_dynamic_removal');
+  if (h.pendingActiveHc) out.push('pending_active_hc');
+  if (h.excludedViaImmediateHcFail) out.push('excluded_via_immediate_hc_fail');
+  if (h.activeHcTimeout) out.push('active_hc_timeout');
+  if (
+    h.edsHealthStatus === 'UNHEALTHY' ||
+    h.edsHealthStatus === 'DRAINING' ||
+    h.edsHealthStatus === 'TIMEOUT'
+  ) {
+    out.push('failed_eds_health');
+  }
+  if (h.edsHealthStatus === 'DEGRADED') out.push('degraded_eds_health');
+  return out;
+}

@@ -5,7 +5,7 @@
  * time between the two readings; a counter that went down means the proxy restarted, and then
  * its current value is the delta.
  */
-import { type ClusterStatus, type HostHealth, hostHealthy, type StatValues } from './envoy.js';
+import { type ClusterStatus, type HealthFlag, healthFlags, hostHealthy, type StatValues } from './envoy.js';
 
 /** One reading of one proxy's admin. */
 export interface ProxySample {
@@ -34,7 +34,8 @@ export const CLUSTER_COUNTERS = {
 } as const;
 
 export type ClusterCounter = keyof typeof CLUSTER_COUNTERS;
-export type CounterValues = Record<ClusterCounter, number>;
+/** Counters that are not zero (a frame leaves zeros out: most counters of most clusters are). */
+export type CounterValues = Partial<Record<ClusterCounter, number>>;
 
 export interface EndpointStats {
   address: string;
@@ -49,10 +50,11 @@ export interface EndpointStats {
   /** Its part of the cluster's requests in the interval (0..1); null when the cluster had none. */
   share: number | null;
   healthy: boolean;
-  health: HostHealth;
+  /** Envoy's health flags that are set (`failed_active_hc`, `failed_outlier_check`, ...); empty when none. */
+  flags: HealthFlag[];
   weight: number;
   priority: number;
-  locality: { region?: string; zone?: string; subZone?: string };
+  locality?: { region?: string; zone?: string; subZone?: string };
   activeRequests: number;
   successRate?: number;
 }
@@ -135,11 +137,13 @@ function clusterStats(
 ): ClusterStats {
   const stat = (sample: ProxySample | undefined, suffix: string) =>
     sample?.stats.get(`cluster.${c.statName}.${suffix}`);
-  const counters = {} as CounterValues;
-  const deltas = {} as CounterValues;
+  const counters: CounterValues = {};
+  const deltas: CounterValues = {};
   for (const [key, suffix] of Object.entries(CLUSTER_COUNTERS) as [ClusterCounter, string][]) {
-    counters[key] = stat(now, suffix) ?? 0;
-    deltas[key] = before ? delta(counters[key], stat(before, suffix) ?? 0) : 0;
+    const total = stat(now, suffix) ?? 0;
+    const d = before ? delta(total, stat(before, suffix) ?? 0) : 0;
+    if (total !== 0) counters[key] = total;
+    if (d !== 0) deltas[key] = d;
   }
   const previousHosts = new Map(
     (before?.clusters.find((b) => b.name === c.name)?.hosts ?? []).map((h) => [`${h.address}:${h.port}`, h]),
@@ -160,22 +164,22 @@ function clusterStats(
       rps: rate(hostDeltas[i]!, seconds),
       share: sum > 0 ? round(hostDeltas[i]! / sum) : null,
       healthy: hostHealthy(h.health),
-      health: h.health,
+      flags: healthFlags(h.health),
       weight: h.weight,
       priority: h.priority,
-      locality: h.locality,
+      locality: h.locality.region || h.locality.zone || h.locality.subZone ? h.locality : undefined,
       activeRequests: h.stats.rq_active ?? 0,
       successRate: h.successRate,
     };
   });
   return {
     name: c.name,
-    rps: rate(deltas.requests, seconds),
+    rps: rate(deltas.requests ?? 0, seconds),
     responses: {
-      '2xx': rate(deltas.rq2xx, seconds),
-      '3xx': rate(deltas.rq3xx, seconds),
-      '4xx': rate(deltas.rq4xx, seconds),
-      '5xx': rate(deltas.rq5xx, seconds),
+      '2xx': rate(deltas.rq2xx ?? 0, seconds),
+      '3xx': rate(deltas.rq3xx ?? 0, seconds),
+      '4xx': rate(deltas.rq4xx ?? 0, seconds),
+      '5xx': rate(deltas.rq5xx ?? 0, seconds),
     },
     membership: {
       total: stat(now, 'membership_total') ?? c.hosts.length,

@@ -176,7 +176,11 @@ const stats = router({
   watch: procedure
     .input(statsWatch)
     .subscription(({ ctx, input, signal }) =>
-      ctx.app.collector.watch(input.labId, input.intervalMs, signal ?? new AbortController().signal),
+      ctx.app.collector.watch(
+        input.labId,
+        { intervalMs: input.intervalMs, history: input.history },
+        signal ?? new AbortController().signal,
+      ),
     ),
 });
 

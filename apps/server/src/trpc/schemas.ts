@@ -83,4 +83,6 @@ export const loadUpdate = z.object({
 export const statsWatch = z.object({
   labId: labName,
   intervalMs: z.number().int().min(POLL_INTERVAL.min).max(POLL_INTERVAL.max).default(POLL_INTERVAL.default),
+  /** Frames of the rolling window the first message carries (default: the whole window). */
+  history: z.number().int().min(0).max(1000).optional(),
 });

@@ -139,7 +139,10 @@ export class Workspace {
    * Validates and writes a lab under its `metadata.name`. With `baseRevision`, refuses when the
    * file changed since that revision was read (another tab or an editor saved in between).
    */
-  save(value: unknown, options: { baseRevision?: string; overwrite?: boolean } = {}): Promise<SaveResult> {
+  async save(
+    value: unknown,
+    options: { baseRevision?: string; overwrite?: boolean } = {},
+  ): Promise<SaveResult> {
     const { lab, issues } = validOrThrow(value);
     const name = checkLabName(lab.metadata.name);
     return this.serialised(name, async () => {

@@ -58,6 +58,7 @@ const CLUSTER_WEIGHT = 'envoy.config.route.v3.WeightedCluster.ClusterWeight';
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
 const THRESHOLDS = 'envoy.config.cluster.v3.CircuitBreakers.Thresholds';
 const CIRCUIT_BREAKERS = 'envoy.config.cluster.v3.CircuitBreakers';
+const OUTLIER_DETECTION = 'envoy.config.cluster.v3.OutlierDetection';
 const COMMON_LB_CONFIG = 'envoy.config.cluster.v3.Cluster.CommonLbConfig';
 const LEAST_REQUEST_CONFIG = 'envoy.config.cluster.v3.Cluster.LeastRequestLbConfig';
 const ASSIGNMENT = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
@@ -70,17 +71,6 @@ const HTTP_HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck.HttpHealthCheck';
 const TCP_HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck.TcpHealthCheck';
 
 const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
-
-/**
- * Envoy's circuit breaker defaults. /clusters reports thresholds, but nothing enforces them yet, so
- * only these (practically "no limit" for the labs) run as configured.
- */
-const BREAKER_DEFAULTS: Record<string, number> = {
-  max_connections: 1024,
-  max_pending_requests: 1024,
-  max_requests: 1024,
-  max_retries: 3,
-};
 
 export const NOT_IMPLEMENTED: GateRow[] = [
   // Bootstrap
@@ -437,7 +427,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     when: (v) => !['ROUND_ROBIN', 'LEAST_REQUEST', 'RANDOM', 'RING_HASH', 'MAGLEV'].includes(String(v)),
     feature: (_, v) => `lb_policy ${v}`,
   },
-  { message: CLUSTER, fields: ['outlier_detection'], feature: 'outlier detection' },
+  { message: OUTLIER_DETECTION, fields: ['monitors'], feature: 'outlier detection monitor extensions' },
   { message: CLUSTER, fields: ['lb_subset_config'], feature: 'load-balancer subsets (lb_subset_config)' },
   { message: CLUSTER, fields: ['transport_socket_matches'], feature: 'transport socket matches' },
   {
@@ -476,15 +466,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     ],
   },
   { message: CIRCUIT_BREAKERS, fields: ['per_host_thresholds'], feature: 'per-host circuit breakers' },
-  {
-    message: THRESHOLDS,
-    fields: Object.keys(BREAKER_DEFAULTS),
-    // HIGH-priority limits only apply to HIGH-priority routes, which are gated themselves.
-    when: (v, thresholds, field) => thresholds.priority !== 'HIGH' && v !== BREAKER_DEFAULTS[field],
-    feature: (field) =>
-      `enforcing circuit breaker ${field} (only Envoy's defaults 1024/1024/1024/3 are supported)`,
-  },
-  { message: THRESHOLDS, fields: ['track_remaining', 'max_connection_pools', 'retry_budget'] },
+  { message: THRESHOLDS, fields: ['max_connection_pools'] },
   {
     message: COMMON_LB_CONFIG,
     fields: ['locality_weighted_lb_config'],

@@ -147,6 +147,14 @@ export class Server implements AdminContext {
       addedViaApi: c.addedViaApi,
       thresholds: { default: c.resources.default.thresholds, high: c.resources.high.thresholds },
       hosts: c.prioritySet.allHosts(),
+      ...(c.outlierDetector && {
+        outlierDetector: {
+          successRateAverage: c.outlierDetector.successRateSummary('external').average,
+          localOriginSuccessRateAverage: c.outlierDetector.successRateSummary('local').average,
+        },
+        successRateEjectionThreshold: c.outlierDetector.successRateSummary('external').threshold,
+        localOriginSuccessRateEjectionThreshold: c.outlierDetector.successRateSummary('local').threshold,
+      }),
     }));
   }
 

@@ -24,6 +24,7 @@ import { Host, PrioritySet } from './host.js';
 import { Http1ConnectionPool, type PoolClusterInfo } from './http1-pool.js';
 import { createLoadBalancer } from './load-balancer/index.js';
 import type { LoadBalancer } from './load-balancer/types.js';
+import { OutlierDetector } from './outlier/detector.js';
 import { ResourceManager } from './resource-manager.js';
 
 export interface ClusterDeps {
@@ -49,8 +50,14 @@ export class Cluster {
   readonly resources: { default: ResourceManager; high: ResourceManager };
   readonly lb: LoadBalancer;
   readonly connectTimeoutMs: number;
+  /** Passive health checking, when the cluster configures `outlier_detection`. */
+  readonly outlierDetector: OutlierDetector | undefined;
   private readonly healthCheckers: HealthChecker[] = [];
-  private readonly pools = new Map<Host, Http1ConnectionPool>();
+  /** Per routing priority, as Envoy keys pools: each priority has its own circuit breakers. */
+  private readonly pools = {
+    DEFAULT: new Map<Host, Http1ConnectionPool>(),
+    HIGH: new Map<Host, Http1ConnectionPool>(),
+  };
   private readonly poolInfo: { default: PoolClusterInfo; high: PoolClusterInfo };
   private readonly log: Logger;
   private dnsTimer: NodeJS.Timeout | undefined;
@@ -104,6 +111,19 @@ export class Cluster {
       runtime: deps.runtime,
       random: deps.random,
     });
+    if (config.outlier_detection) {
+      this.outlierDetector = new OutlierDetector({
+        config: config.outlier_detection,
+        prioritySet: this.prioritySet,
+        scope: this.scope,
+        runtime: deps.runtime,
+        random: deps.random,
+        log: this.log,
+        clusterName: this.name,
+        onHostHealthChanged: () => this.prioritySet.refreshHealth(),
+      });
+      this.outlierDetector.start();
+    }
     for (const hc of config.health_checks ?? []) {
       this.healthCheckers.push(
         createHealthChecker({
@@ -113,6 +133,7 @@ export class Cluster {
           stats: this.scope,
           hasTraffic: () => this.stats.upstream_cx_total.used,
           onHostHealthChanged: () => this.prioritySet.refreshHealth(),
+          onCheckSucceeded: (host) => this.outlierDetector?.onActiveHealthCheckSuccess(host),
           log: deps.logs.get('hc', 'upstream/health-check'),
           random: deps.random,
           runtime: deps.runtime,
@@ -241,8 +262,10 @@ export class Cluster {
     }
     const removed = [...existing.values()].filter((h) => !kept.has(h));
     for (const h of removed) {
-      this.pools.get(h)?.destroy();
-      this.pools.delete(h);
+      for (const pools of Object.values(this.pools)) {
+        pools.get(h)?.destroy();
+        pools.delete(h);
+      }
     }
     if (
       added.length === 0 &&
@@ -290,10 +313,11 @@ export class Cluster {
 
   /** The HTTP/1 connection pool to `host` at routing priority `priority`. */
   httpPool(host: Host, priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): Http1ConnectionPool {
-    let pool = this.pools.get(host);
+    const pools = this.pools[priority];
+    let pool = pools.get(host);
     if (!pool) {
       pool = new Http1ConnectionPool(host, priority === 'HIGH' ? this.poolInfo.high : this.poolInfo.default);
-      this.pools.set(host, pool);
+      pools.set(host, pool);
     }
     return pool;
   }
@@ -315,8 +339,11 @@ export class Cluster {
     this.destroyed = true;
     if (this.dnsTimer) clearTimeout(this.dnsTimer);
     for (const hc of this.healthCheckers) hc.stop();
-    for (const pool of this.pools.values()) pool.destroy();
-    this.pools.clear();
+    this.outlierDetector?.stop();
+    for (const pools of Object.values(this.pools)) {
+      for (const pool of pools.values()) pool.destroy();
+      pools.clear();
+    }
   }
 }
 
