@@ -45,6 +45,7 @@ describe('the course labs meshcraft-proxy runs today pass the gate', () => {
     'day14a-common-sidecar.envoy.yaml',
     'day14b-common-sidecar.envoy.yaml',
     'day14b-lab02-ring-hash-header.front-envoy.yaml',
+    'day14b-lab06-circuit-breaker.front-envoy.yaml',
     'articles-002-front-proxy.service-envoy.yaml',
   ])('%s', (name) => {
     const { bootstrap } = loadBootstrap({ path: reference(name) });
@@ -64,14 +65,6 @@ describe('labs that need what is not implemented yet are refused, naming it', ()
         "TLS (transport socket 'envoy.transport_sockets.tls')",
       ],
     ],
-    [
-      'day14b-lab06-circuit-breaker.front-envoy.yaml',
-      [
-        "enforcing circuit breaker max_connections (only Envoy's defaults 1024/1024/1024/3 are supported)",
-        "enforcing circuit breaker max_pending_requests (only Envoy's defaults 1024/1024/1024/3 are supported)",
-        'outlier detection',
-      ],
-    ],
     ['day14a-lab02-lds-cds-filesystem.front-envoy.yaml', ['dynamic configuration (LDS/CDS/ADS)']],
     [
       'articles-004-udp.envoy.yaml',
@@ -84,7 +77,7 @@ describe('labs that need what is not implemented yet are refused, naming it', ()
   });
 
   it('names the field and its line, and lists the rest', () => {
-    const path = reference('day14b-lab06-circuit-breaker.front-envoy.yaml');
+    const path = reference('day13-lab11-tls-static.front-envoy.yaml');
     const { bootstrap } = loadBootstrap({ path });
     let error: unknown;
     try {
@@ -94,33 +87,45 @@ describe('labs that need what is not implemented yet are refused, naming it', ()
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message.split('\n')).toEqual([
-      `${path}:52:9: static_resources.clusters[0].circuit_breakers.thresholds[0].max_connections: enforcing circuit breaker max_connections (only Envoy's defaults 1024/1024/1024/3 are supported) is not implemented by meshcraft-proxy yet`,
-      `  ${path}:53:9: static_resources.clusters[0].circuit_breakers.thresholds[0].max_pending_requests: enforcing circuit breaker max_pending_requests (only Envoy's defaults 1024/1024/1024/3 are supported) is not implemented either`,
-      `  ${path}:69:5: static_resources.clusters[1].outlier_detection: outlier detection is not implemented either`,
+      `${path}:19:3: static_resources.secrets: static secrets (used by TLS) is not implemented by meshcraft-proxy yet`,
+      `  ${path}:107:9: static_resources.listeners[1].filter_chains[0].transport_socket.name: TLS (transport socket 'envoy.transport_sockets.tls') is not implemented either`,
+      `  ${path}:144:7: static_resources.clusters[1].transport_socket.name: TLS (transport socket 'envoy.transport_sockets.tls') is not implemented either`,
+      `  ${path}:165:7: static_resources.clusters[2].transport_socket.name: TLS (transport socket 'envoy.transport_sockets.tls') is not implemented either`,
     ]);
-    expect((error as ConfigError).fieldPath).toBe(
-      'static_resources.clusters[0].circuit_breakers.thresholds[0].max_connections',
-    );
+    expect((error as ConfigError).fieldPath).toBe('static_resources.secrets');
   });
 });
 
 describe('rows', () => {
-  it('outlier detection', () => {
-    expect(features(cluster('    outlier_detection: {consecutive_5xx: 3}'))).toEqual([
-      { path: 'static_resources.clusters[0].outlier_detection', feature: 'outlier detection' },
+  it('outlier detection, except its monitor extensions', () => {
+    expect(
+      features(cluster('    outlier_detection: {consecutive_5xx: 3, max_ejection_percent: 30}')),
+    ).toEqual([]);
+    expect(
+      features(
+        cluster(
+          '    outlier_detection: {monitors: [{name: m, typed_config: {"@type": type.googleapis.com/google.protobuf.Empty}}]}',
+        ),
+      ),
+    ).toEqual([
+      {
+        path: 'static_resources.clusters[0].outlier_detection.monitors',
+        feature: 'outlier detection monitor extensions',
+      },
     ]);
   });
 
-  it("circuit breakers only when they differ from Envoy's defaults", () => {
+  it('circuit breakers at both priorities, with budgets and remaining gauges; not max_connection_pools', () => {
     expect(
-      features(cluster('    circuit_breakers: {thresholds: {max_connections: 1024, max_retries: 3}}')),
+      features(
+        cluster(
+          '    circuit_breakers: {thresholds: [{max_connections: 1, max_retries: 2, track_remaining: true}, {priority: HIGH, max_requests: 5, retry_budget: {}}]}',
+        ),
+      ),
     ).toEqual([]);
     expect(
-      features(cluster('    circuit_breakers: {thresholds: {priority: HIGH, max_connections: 1}}')),
-    ).toEqual([]);
-    expect(
-      features(cluster('    circuit_breakers: {thresholds: {max_retries: 2}}')).map((f) => f.path),
-    ).toEqual(['static_resources.clusters[0].circuit_breakers.thresholds[0].max_retries']);
+      features(cluster('    circuit_breakers: {thresholds: {max_connection_pools: 2}}')).map((f) => f.path),
+    ).toEqual(['static_resources.clusters[0].circuit_breakers.thresholds[0].max_connection_pools']);
   });
 
   it('fields set to their default value do not count; messages count even when empty', () => {

@@ -620,6 +620,7 @@ export interface OutlierDetection {
   max_ejection_time?: Duration;
   max_ejection_time_jitter?: Duration;
   successful_active_health_check_uneject_host?: boolean;
+  always_eject_one_host?: boolean;
   [other: string]: unknown;
 }
 

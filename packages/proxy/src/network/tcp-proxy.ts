@@ -155,7 +155,7 @@ export class TcpProxySession {
       clearTimeout(connectTimer);
       this.upstreamConnectedAt = performance.now();
       s.upstream_cx_connect_ms.record(this.upstreamConnectedAt - started);
-      host.outlier?.putResult('LOCAL_ORIGIN_CONNECT_SUCCESS');
+      host.outlier?.putResult('LOCAL_ORIGIN_CONNECT_SUCCESS_FINAL');
       this.info.upstreamLocalAddress = {
         address: upstream.localAddress ?? '',
         port: upstream.localPort ?? 0,

@@ -179,20 +179,25 @@ export class Host {
 }
 
 /**
+ * Envoy's `Outlier::Result`: how an upstream attempt went, as far as the transport can tell.
+ * `LOCAL_ORIGIN_CONNECT_SUCCESS` is a connection that a higher protocol (HTTP) will judge;
+ * `LOCAL_ORIGIN_CONNECT_SUCCESS_FINAL` is one with nothing above it (the TCP proxy).
+ */
+export type OutlierResult =
+  | 'LOCAL_ORIGIN_CONNECT_FAILED'
+  | 'LOCAL_ORIGIN_TIMEOUT'
+  | 'LOCAL_ORIGIN_CONNECT_SUCCESS'
+  | 'LOCAL_ORIGIN_CONNECT_SUCCESS_FINAL'
+  | 'EXT_ORIGIN_REQUEST_FAILED'
+  | 'EXT_ORIGIN_REQUEST_SUCCESS';
+
+/**
  * What the router and TCP proxy report about each upstream attempt, for passive health checking
  * (outlier detection). Implemented by the outlier detector; absent on clusters without one.
  */
 export interface OutlierMonitor {
   putHttpResponseCode(code: number): void;
-  putResult(
-    result:
-      | 'LOCAL_ORIGIN_CONNECT_FAILED'
-      | 'LOCAL_ORIGIN_TIMEOUT'
-      | 'LOCAL_ORIGIN_CONNECT_SUCCESS'
-      | 'EXT_ORIGIN_REQUEST_FAILED'
-      | 'EXT_ORIGIN_REQUEST_SUCCESS',
-  ): void;
-  putResponseTime(ms: number): void;
+  putResult(result: OutlierResult): void;
 }
 
 /** One priority level of a cluster. */

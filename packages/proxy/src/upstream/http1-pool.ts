@@ -256,10 +256,7 @@ export class Http1ConnectionPool {
     this.info.stats.upstream_rq_pending_total.inc();
     this.info.stats.upstream_rq_pending_active.inc();
     // Open a connection for it unless enough are already on their way.
-    if (this.connecting.size < this.pending.length) {
-      if (res.connections.canCreate()) this.connect();
-      else this.info.stats.upstream_cx_overflow.inc();
-    }
+    if (this.connecting.size < this.pending.length) this.tryConnect();
     return {
       cancel: () => {
         if (waiter.cancelled) return;
@@ -353,8 +350,18 @@ export class Http1ConnectionPool {
     this.info.stats.upstream_cx_active.dec();
     this.host.stats.cx_active--;
     // Someone may be waiting for a connection slot this one freed.
-    if (this.pending.length > this.connecting.size && this.info.resources.connections.canCreate())
-      this.connect();
+    if (this.pending.length > this.connecting.size) this.tryConnect();
+  }
+
+  /**
+   * Opens a connection if the cluster's connection breaker allows it (else counts an overflow).
+   * As in Envoy, a pool without any connection opens one even over the limit: other hosts'
+   * connections must not leave this host's queue with nobody to serve it.
+   */
+  private tryConnect(): void {
+    const allowed = this.info.resources.connections.canCreate();
+    if (!allowed) this.info.stats.upstream_cx_overflow.inc();
+    if (allowed || this.all.size === 0) this.connect();
   }
 
   /** Closes every connection (host removed, cluster removed, shutdown). */

@@ -1,7 +1,8 @@
 /**
  * Circuit-breaker resources of one cluster at one routing priority (Envoy's ResourceManager):
  * connections, pending requests, requests, retries. Envoy enforces its defaults
- * (1024/1024/1024/3) even when the config says nothing, and so do we.
+ * (1024/1024/1024/3) even when the config says nothing, and so do we. With a `retry_budget`, the
+ * retry limit follows the load instead of `max_retries`.
  */
 import type { CircuitBreakerThresholds } from '../config/types.js';
 import type { Gauge, Scope } from '../stats/store.js';
@@ -18,7 +19,7 @@ export type ResourceKind = 'connections' | 'pendingRequests' | 'requests' | 'ret
 export class Resource {
   count = 0;
   constructor(
-    readonly max: number,
+    private readonly limit: number | (() => number),
     /** `circuit_breakers.<priority>.<x>_open`: 1 while the breaker is tripped. */
     private readonly openGauge: Gauge,
     /** `remaining_<x>`, kept only with `track_remaining`. */
@@ -27,8 +28,13 @@ export class Resource {
     this.update();
   }
 
+  /** The current limit (a retry budget's moves with the cluster's load). */
+  max(): number {
+    return typeof this.limit === 'number' ? this.limit : this.limit();
+  }
+
   canCreate(): boolean {
-    return this.count < this.max;
+    return this.count < this.max();
   }
 
   inc(): void {
@@ -42,10 +48,15 @@ export class Resource {
   }
 
   private update(): void {
-    this.openGauge.set(this.count >= this.max ? 1 : 0);
-    this.remainingGauge?.set(Math.max(0, this.max - this.count));
+    const max = this.max();
+    this.openGauge.set(this.count >= max ? 1 : 0);
+    this.remainingGauge?.set(Math.max(0, max - this.count));
   }
 }
+
+/** Envoy's retry budget defaults: 20% of active plus pending requests, never fewer than 3 retries. */
+const DEFAULT_BUDGET_PERCENT = 20;
+const DEFAULT_MIN_RETRY_CONCURRENCY = 3;
 
 export class ResourceManager {
   readonly connections: Resource;
@@ -81,6 +92,19 @@ export class ResourceManager {
     this.connections = make(this.thresholds.max_connections, 'cx_open', 'remaining_cx');
     this.pendingRequests = make(this.thresholds.max_pending_requests, 'rq_pending_open', 'remaining_pending');
     this.requests = make(this.thresholds.max_requests, 'rq_open', 'remaining_rq');
-    this.retries = make(this.thresholds.max_retries, 'rq_retry_open', 'remaining_retries');
+    const budget = config?.retry_budget;
+    if (budget) {
+      const percent = budget.budget_percent?.value ?? DEFAULT_BUDGET_PERCENT;
+      const minimum = budget.min_retry_concurrency ?? DEFAULT_MIN_RETRY_CONCURRENCY;
+      // A budget replaces max_retries; Envoy keeps no remaining_retries gauge for it.
+      this.retries = new Resource(
+        () =>
+          Math.max(Math.floor((percent / 100) * (this.requests.count + this.pendingRequests.count)), minimum),
+        scope.gauge('rq_retry_open', 'NeverImport'),
+        undefined,
+      );
+    } else {
+      this.retries = make(this.thresholds.max_retries, 'rq_retry_open', 'remaining_retries');
+    }
   }
 }

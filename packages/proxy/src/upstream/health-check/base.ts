@@ -32,6 +32,8 @@ export interface HealthCheckerParams {
   hasTraffic: () => boolean;
   /** A host's health changed; the cluster recomputes its host sets (`prioritySet.refreshHealth()`). */
   onHostHealthChanged: (host: Host) => void;
+  /** A check of `host` passed (whether or not its health changed); outlier detection listens. */
+  onCheckSucceeded?: (host: Host) => void;
   /** The `hc` logger. */
   log: Logger;
   /** Source of randomness for jitter, in [0, 1). */
@@ -259,6 +261,7 @@ export abstract class Session {
     }
     this.parent.stats.success.inc();
     this.completed(transition);
+    this.parent.onCheckSucceeded?.(host);
     this.next(true, transition);
   }
 
@@ -320,6 +323,7 @@ export abstract class HealthCheckerBase implements HealthChecker {
   readonly unhealthyThreshold: number;
   readonly reuseConnection: boolean;
   readonly onHostHealthChanged: (host: Host) => void;
+  readonly onCheckSucceeded: ((host: Host) => void) | undefined;
   private readonly prioritySet: PrioritySet;
   private readonly hasTraffic: () => boolean;
   private readonly random: () => number;
@@ -342,6 +346,7 @@ export abstract class HealthCheckerBase implements HealthChecker {
     this.unhealthyThreshold = c.unhealthy_threshold;
     this.reuseConnection = c.reuse_connection ?? true;
     this.onHostHealthChanged = params.onHostHealthChanged;
+    this.onCheckSucceeded = params.onCheckSucceeded;
     this.prioritySet = params.prioritySet;
     this.hasTraffic = params.hasTraffic;
     this.random = params.random;
