@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'local',
-          include: ['test/local.test.ts'],
+          include: ['test/local.test.ts', 'test/cli.test.ts'],
           globalSetup: ['test/build-once.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
