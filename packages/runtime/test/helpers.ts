@@ -121,14 +121,11 @@ export async function waitFor<T>(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last}` : ''}`);
 }
 
-/** Sets red's (webserver01's) /livez to OK or FAIL, however the driver reaches the app. */
-export type SetLivez = (value: 'OK' | 'FAIL') => Promise<void>;
-
 /**
  * The health-check lab's scenario, on either driver: traffic round-robins over red and blue,
  * livez=FAIL takes red out once the front proxy's probes fail twice, livez=OK brings it back.
  */
-export async function checkHealthCheckLab(status: LabStatus, setLivez: SetLivez): Promise<void> {
+export async function checkHealthCheckLab(status: LabStatus): Promise<void> {
   const front = port(status, 'envoy', 'listener_0');
   const names = await serverNames(front, 4);
   const expectAlternating = (seq: string[]) => {
@@ -138,9 +135,14 @@ export async function checkHealthCheckLab(status: LabStatus, setLivez: SetLivez)
   if (!expectAlternating(names))
     throw new Error(`traffic does not round-robin over red and blue: ${names.join(', ')}`);
 
-  await setLivez('FAIL');
-  // What the front proxy's health check sees: red's /livez through its sidecar.
+  // As the course does it: through red's sidecar, which forwards /livez to the app (and is what
+  // the front proxy's health check sees).
   const redSidecar = port(status, 'webserver01-sidecar', 'listener_0');
+  const setLivez = async (value: 'OK' | 'FAIL') => {
+    const res = await request(redSidecar, '/livez', { method: 'POST', body: `livez=${value}` });
+    if (res.status !== 200) throw new Error(`POST livez=${value} answered ${res.status} ${res.body}`);
+  };
+  await setLivez('FAIL');
   const now = await request(redSidecar, '/livez');
   if (now.status !== 506 || now.body !== 'FAIL')
     throw new Error(`red's /livez answers ${now.status} ${now.body}`);
