@@ -1,6 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
-import { parseLdd, sharedLibraries } from './context.js';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROGRAMS } from '../programs.js';
+import { imageContext, parseLdd, sharedLibraries } from './context.js';
 
 describe('parseLdd', () => {
   it('takes resolved libraries and the loader, not the vDSO', () => {
@@ -25,5 +29,53 @@ describe('sharedLibraries', () => {
     expect(libs).toEqual(parseLdd(ldd));
     expect(libs.some((l) => /\/ld-linux[^/]*\.so/.test(l))).toBe(true);
     expect(libs.some((l) => /\/libc\.so/.test(l))).toBe(true);
+  });
+});
+
+describe('imageContext', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'meshcraft-context-'));
+    for (const p of PROGRAMS) {
+      await mkdir(path.dirname(path.join(dir, p.bundle)), { recursive: true });
+      await writeFile(path.join(dir, p.bundle), `// ${p.name}\n`);
+    }
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("scratch: this machine's node, sh and curl with their libraries and loader, the launchers and the programs", async () => {
+    const ctx = await imageContext('scratch', dir);
+    const names = ctx.entries.map((e) => e.name);
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'Dockerfile',
+        'host/usr/local/bin/node',
+        'host/bin/sh',
+        'host/usr/bin/curl',
+        'host/tmp',
+        'bin/meshcraft-proxy',
+        'programs/proxy/bin/meshcraft-proxy.mjs',
+      ]),
+    );
+    for (const lib of await sharedLibraries(process.execPath)) expect(names).toContain(`host${lib}`);
+    expect(ctx.entries.find((e) => e.name === 'bin/meshcraft-demoapp')?.content).toBe(
+      '#!/bin/sh\nexec node /opt/meshcraft/demoapp/bin/meshcraft-demoapp.mjs "$@"\n',
+    );
+  });
+
+  it('slim: no host files; the hash follows every input', async () => {
+    const slim = await imageContext('slim', dir);
+    expect(slim.entries.some((e) => e.name.startsWith('host/'))).toBe(false);
+    expect((await imageContext('slim', dir)).hash).toBe(slim.hash);
+    await writeFile(path.join(dir, PROGRAMS[0]!.bundle), '// changed\n');
+    expect((await imageContext('slim', dir)).hash).not.toBe(slim.hash);
+  });
+
+  it('says how to build the programs when they are missing', async () => {
+    await expect(imageContext('slim', path.join(dir, 'nothing-here'))).rejects.toThrow(
+      /pnpm --filter @meshcraft\/runtime build/,
+    );
   });
 });

@@ -57,7 +57,8 @@ const ETC_FILES: Record<string, string> = {
   'etc/nsswitch.conf': 'hosts: files dns\n',
 };
 
-export async function imageContext(flavour: ImageFlavour): Promise<ImageContext> {
+/** `programsDir`: where the bundles are (dist/programs/ of this package). */
+export async function imageContext(flavour: ImageFlavour, programsDir = BUNDLE_DIR): Promise<ImageContext> {
   const dockerfile = flavour === 'scratch' ? 'Dockerfile' : 'Dockerfile.slim';
   const entries: ContextEntry[] = [
     {
@@ -66,7 +67,7 @@ export async function imageContext(flavour: ImageFlavour): Promise<ImageContext>
       mode: 0o644,
       content: await readFile(path.join(DOCKER_DIR, dockerfile), 'utf8'),
     },
-    ...(await programEntries()),
+    ...(await programEntries(programsDir)),
     ...launcherEntries(),
   ];
   if (flavour === 'scratch') entries.push(...(await hostEntries()));
@@ -80,18 +81,18 @@ export async function imageContext(flavour: ImageFlavour): Promise<ImageContext>
   return { flavour, entries, hash: hash.digest('hex') };
 }
 
-async function programEntries(): Promise<ContextEntry[]> {
-  const files = await walk(BUNDLE_DIR).catch((): string[] => []);
-  const missing = PROGRAMS.filter((p) => !files.includes(path.join(BUNDLE_DIR, p.bundle)));
+async function programEntries(dir: string): Promise<ContextEntry[]> {
+  const files = await walk(dir).catch((): string[] => []);
+  const missing = PROGRAMS.filter((p) => !files.includes(path.join(dir, p.bundle)));
   if (missing.length > 0) {
     throw new RuntimeError(
       'PROGRAMS_MISSING',
-      `the runtime image needs the bundled ${missing.map((p) => p.name).join(' and ')}, which ${BUNDLE_DIR} does not hold`,
+      `the runtime image needs the bundled ${missing.map((p) => p.name).join(' and ')}, which ${dir} does not hold`,
       'build them: pnpm --filter @meshcraft/runtime build (after building @meshcraft/proxy and @meshcraft/demoapp)',
     );
   }
   return files.map((f) => ({
-    name: `programs/${path.relative(BUNDLE_DIR, f)}`,
+    name: `programs/${path.relative(dir, f)}`,
     type: 'file',
     mode: 0o644,
     source: f,
