@@ -159,8 +159,6 @@ export function Canvas({ issueCounts, onRefused }: Props) {
       deleteKeyCode={null}
       multiSelectionKeyCode={['Shift', 'Meta', 'Control']}
       selectionKeyCode="Shift"
-      fitView
-      fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
       minZoom={0.1}
       maxZoom={2.5}
       onlyRenderVisibleElements

@@ -108,9 +108,13 @@ function Console({ editor }: { editor: EditorContextValue }) {
   const openedName = open ? `${open.source}/${open.name}` : undefined;
   useEffect(() => {
     if (!openedName) return;
-    const t = setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1.2 }), 60);
+    const t = setTimeout(() => {
+      // An empty lab starts at 100 %, so dropped nodes have their natural size.
+      if (store.getState().lab.spec.nodes.length === 0) void flow.setViewport({ x: 0, y: 0, zoom: 1 });
+      else void flow.fitView({ padding: 0.2, maxZoom: 1.2 });
+    }, 60);
     return () => clearTimeout(t);
-  }, [openedName, flow]);
+  }, [openedName, flow, store]);
 
   const labId = open && !open.isNew && open.source === 'workspace' ? open.name : undefined;
   const run = useRun(labId, store, live, frames);
@@ -145,17 +149,7 @@ function Console({ editor }: { editor: EditorContextValue }) {
       }
     }
     setShowProgress(true);
-    // The lab id is the saved lab's name, which a first save of a new lab has just created.
-    const name = store.getState().lab.metadata.name;
-    if (labId) run.up(driver);
-    else {
-      try {
-        await client.lifecycle.up.mutate({ name, source: 'workspace', driver });
-      } catch (err) {
-        notify({ tone: 'error', title: errorInfo(err).message, lines: [errorInfo(err).hint ?? ''] });
-      }
-      void run.refresh();
-    }
+    run.up(driver, store.getState().lab.metadata.name);
   };
 
   const onImport = async (file: File) => {
