@@ -126,6 +126,8 @@ function watchStats(
     ws.onerror = () => reject(new Error('WebSocket to the server failed'));
     ws.onmessage = (e) => {
       const text = String(e.data);
+      // tRPC's keep-alive: the server pings every 30 s and drops clients that do not answer.
+      if (text === 'PING') return ws.send('PONG');
       const msg = JSON.parse(text) as { result?: { type: string; data?: StatsMessage }; error?: unknown };
       if (msg.error) throw new Error(`stats.watch: ${JSON.stringify(msg.error)}`);
       if (msg.result?.type === 'data' && msg.result.data) onMessage(msg.result.data, Date.now(), text.length);
@@ -386,6 +388,10 @@ async function cleanup(): Promise<void> {
 
 process.on('SIGINT', () => {
   void cleanup().then(() => process.exit(130));
+});
+process.on('uncaughtException', (err) => {
+  console.error(`bench/collector: ${err.stack}`);
+  void cleanup().then(() => process.exit(1));
 });
 
 main()

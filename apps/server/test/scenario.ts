@@ -5,6 +5,7 @@
  * (runtime_modify) and see the ratio follow, and bring it down.
  */
 import { randomBytes } from 'node:crypto';
+import type { LogLine } from '@meshcraft/runtime';
 import type { Lab } from '@meshcraft/topology';
 import { expect } from 'vitest';
 import type { LifecycleEvent } from '../src/lifecycle/operations.js';
@@ -141,6 +142,15 @@ export async function runScenario(server: ServerProcess, driver: 'local' | 'dock
   expect(progress.items.some((e) => e.type === 'progress' && e.event.step === 'ready')).toBe(true);
   progressSub.unsubscribe();
 
+  const logs = new Recorder<LogLine[]>();
+  const logsSub = client.lifecycle.logs.subscribe(
+    { labId: name, target: 'front', tail: 20 },
+    { onData: (b) => logs.push(b), onError: (e) => (logs.error = e) },
+  );
+  const batch = await logs.waitFor('log lines of the front proxy', (b) => b.length > 0, 10_000, true);
+  expect(batch.every((l) => l.container === 'front')).toBe(true);
+  logsSub.unsubscribe();
+
   const stats = new Recorder<StatsMessage>();
   const statsSub = client.stats.watch.subscribe(
     { labId: name, intervalMs: POLL_MS },
@@ -261,6 +271,21 @@ export async function runScenario(server: ServerProcess, driver: 'local' | 'dock
     statsSub.unsubscribe();
     loadSub.unsubscribe();
   }
+
+  // A stopped node shows in the status, and comes back when started.
+  const degraded = await client.lifecycle.nodeAction.mutate({
+    labId: name,
+    target: 'green-app',
+    action: 'stop',
+  });
+  expect(degraded.state).toBe('degraded');
+  expect(degraded.containers.find((c) => c.node === 'green-app')?.state).not.toBe('running');
+  const restored = await client.lifecycle.nodeAction.mutate({
+    labId: name,
+    target: 'green-app',
+    action: 'start',
+  });
+  expect(restored.state).toBe('running');
 
   await client.lifecycle.down.mutate({ labId: name });
   expect((await client.lifecycle.status.query({ labId: name })).status).toBeNull();

@@ -210,7 +210,7 @@ async function serve(values: Values, args: string[], io: Io): Promise<number> {
     io.out(`meshcraft console on ${address}`);
     io.out(`  workspace ${server.app.workspace.dir}`);
     io.out(
-      `  driver ${driver.choice}${driver.choice === 'auto' ? ` → ${driver.picks} (${driver.why})` : ''}`,
+      `  driver ${driver.choice}${driver.choice === 'auto' ? ` → ${driver.picks}` : ''} (${driver.why})`,
     );
   }
   await new Promise<void>((resolve) => {
@@ -229,19 +229,24 @@ async function serve(values: Values, args: string[], io: Io): Promise<number> {
   return EXIT.OK;
 }
 
-/** Which driver `auto` would pick now, and why: people should know whether Docker is in play. */
+/** Which driver `up` would use now, and why: people should know whether Docker is in play. */
 async function describeDriver(
   app: ConsoleApp,
 ): Promise<{ choice: DriverChoice; picks: 'docker' | 'local'; why: string }> {
   let why = '';
-  const picked = await app.runtime.pick(app.defaultDriver, (e) => {
-    why = e.message;
-  });
-  return {
-    choice: app.defaultDriver,
-    picks: picked.kind,
-    why: why.replace(/^using the \w+ driver:? ?/, '') || 'as asked',
-  };
+  try {
+    const picked = await app.runtime.pick(app.defaultDriver, (e) => {
+      why = e.message;
+    });
+    return {
+      choice: app.defaultDriver,
+      picks: picked.kind,
+      why: why.replace(/^using the \w+ driver:? ?/, '') || 'as asked',
+    };
+  } catch (err) {
+    // --driver docker with no engine: the console still serves labs' design; `up` will say the same.
+    return { choice: app.defaultDriver, picks: 'docker', why: `but ${errorDetails(err).message}` };
+  }
 }
 
 async function up(values: Values, args: string[], io: Io): Promise<number> {
