@@ -2,7 +2,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { envoyApi } from './envoy-protos.js';
 import { ConfigError } from './errors.js';
-import { assertImplemented, NOT_IMPLEMENTED, unsupportedFeatures } from './feature-gate.js';
+import {
+  assertImplemented,
+  assertResourceImplemented,
+  NOT_IMPLEMENTED,
+  unsupportedFeatures,
+} from './feature-gate.js';
 import { loadBootstrap } from './load.js';
 
 const reference = (name: string) =>
@@ -47,6 +52,9 @@ describe('the course labs meshcraft-proxy runs today pass the gate', () => {
     'day14b-lab02-ring-hash-header.front-envoy.yaml',
     'day14b-lab06-circuit-breaker.front-envoy.yaml',
     'articles-002-front-proxy.service-envoy.yaml',
+    'day14a-lab02-lds-cds-filesystem.front-envoy.yaml',
+    'day14a-lab03-lds-cds-grpc.front-envoy.yaml',
+    'articles-004-dynamic-config-cp.bootstrap.yaml',
   ])('%s', (name) => {
     const { bootstrap } = loadBootstrap({ path: reference(name) });
     expect(unsupportedFeatures(bootstrap)).toEqual([]);
@@ -65,7 +73,6 @@ describe('labs that need what is not implemented yet are refused, naming it', ()
         "TLS (transport socket 'envoy.transport_sockets.tls')",
       ],
     ],
-    ['day14a-lab02-lds-cds-filesystem.front-envoy.yaml', ['dynamic configuration (LDS/CDS/ADS)']],
     [
       'articles-004-udp.envoy.yaml',
       ['listener filters', 'UDP sockets', "the listener filter 'envoy.filters.udp_listener.udp_proxy'"],
@@ -194,15 +201,60 @@ describe('rows', () => {
     ).toEqual(["the access logger 'envoy.access_loggers.stderr' (file and stdout are implemented)"]);
   });
 
-  it('retries and mirroring on routes', () => {
-    const route = hcm('').replace(
-      'route: {cluster: c}',
-      'route: {cluster: c, retry_policy: {retry_on: 5xx}, request_mirror_policies: [{cluster: c}]}',
-    );
-    expect(features(route).map((f) => f.feature)).toEqual([
-      'retries (retry_policy)',
-      'request mirroring (request_mirror_policies)',
+  it('retries and mirroring on routes, except retry priorities and unknown host predicates', () => {
+    const route = (action: string) =>
+      hcm('').replace('route: {cluster: c}', `route: {cluster: c, ${action}}`);
+    const previousHosts =
+      '{name: envoy.retry_host_predicates.previous_hosts, typed_config: {"@type": type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate}}';
+    expect(
+      features(
+        route(
+          `retry_policy: {retry_on: 5xx, retry_host_predicate: [${previousHosts}]}, request_mirror_policies: [{cluster: c}]`,
+        ),
+      ),
+    ).toEqual([]);
+    expect(
+      features(
+        route(
+          'retry_policy: {retry_on: 5xx, retry_priority: {name: envoy.retry_priorities.previous_priorities, typed_config: {"@type": type.googleapis.com/envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig, update_frequency: 2}}}',
+        ),
+      ).map((f) => f.feature),
+    ).toEqual(['RetryPolicy.retry_priority']);
+    expect(
+      features(
+        route(
+          'retry_policy: {retry_host_predicate: [{name: envoy.retry_host_predicates.omit_host_metadata, typed_config: {"@type": type.googleapis.com/envoy.extensions.retry.host.omit_host_metadata.v3.OmitHostMetadataConfig}}]}',
+        ),
+      ).map((f) => f.feature),
+    ).toEqual(['retry host predicates other than previous_hosts and omit_canary_hosts']);
+  });
+
+  it('xDS over gRPC and REST, not incremental; HTTP/2 options only on a management server cluster', () => {
+    const grpcSource = (type: string) =>
+      `dynamic_resources:\n  cds_config: {api_config_source: {api_type: ${type}, transport_api_version: V3, grpc_services: [{envoy_grpc: {cluster_name: c}}]}}\n`;
+    const h2 =
+      '    typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {"@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, explicit_http_config: {http2_protocol_options: {}}}}\n';
+    expect(features(`${grpcSource('GRPC')}${cluster(h2)}`)).toEqual([]);
+    expect(features(`${grpcSource('DELTA_GRPC')}${cluster('')}`)).toEqual([
+      {
+        path: 'dynamic_resources.cds_config.api_config_source.api_type',
+        feature: 'xDS api_type DELTA_GRPC (GRPC and REST are implemented)',
+      },
     ]);
+    // Without a gRPC config source naming it, HTTP/2 would be the router's to speak.
+    expect(features(cluster(h2)).map((f) => f.feature)).toEqual([
+      'upstream protocol options (HTTP/2 to upstream)',
+    ]);
+  });
+
+  it('xDS resources pass the same gate: a cluster or listener with what is not implemented is refused', () => {
+    const { bootstrap } = loadBootstrap({ yaml: cluster('    lb_policy: CLUSTER_PROVIDED') });
+    const resource = bootstrap.static_resources!.clusters![0]! as unknown as Record<string, unknown>;
+    expect(() => assertResourceImplemented('envoy.config.cluster.v3.Cluster', resource)).toThrow(
+      /^lb_policy: lb_policy CLUSTER_PROVIDED is not implemented by meshcraft-proxy yet$/,
+    );
+    const plain = loadBootstrap({ yaml: cluster('') }).bootstrap.static_resources!.clusters![0]!;
+    expect(() => assertResourceImplemented('envoy.config.cluster.v3.Cluster', plain as never)).not.toThrow();
   });
 
   it('a plain-TCP transport socket is what a listener has anyway', () => {

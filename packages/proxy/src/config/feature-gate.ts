@@ -9,6 +9,7 @@
  * says so.
  */
 
+import { retryHostPredicateKind } from '../http/route/retry-policy.js';
 import { envoyApi, type Field } from './envoy-protos.js';
 import { ConfigError, formatLocated } from './errors.js';
 import { configTypeName } from './extensions.js';
@@ -24,13 +25,24 @@ interface GateRow {
   /** What is missing, for the message; defaults to `Message.field`. */
   feature?: string | ((field: string, value: unknown, message: Record_) => string);
   /** Fires only when this holds (instead of "set to a non-default value"). */
-  when?: (value: unknown, message: Record_, field: string) => boolean;
+  when?: (value: unknown, message: Record_, field: string, context: GateContext) => boolean;
+}
+
+/** What the gate knows about the whole config when it looks at one message of it. */
+interface GateContext {
+  /** Clusters that gRPC config sources name (`envoy_grpc.cluster_name`): the xDS client talks to them itself. */
+  grpcClusters: ReadonlySet<string>;
 }
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
 const ADMIN = 'envoy.config.bootstrap.v3.Admin';
 const STATIC_RESOURCES = 'envoy.config.bootstrap.v3.Bootstrap.StaticResources';
 const RUNTIME_LAYER = 'envoy.config.bootstrap.v3.RuntimeLayer';
+const DYNAMIC_RESOURCES = 'envoy.config.bootstrap.v3.Bootstrap.DynamicResources';
+const CONFIG_SOURCE = 'envoy.config.core.v3.ConfigSource';
+const API_CONFIG_SOURCE = 'envoy.config.core.v3.ApiConfigSource';
+const GRPC_SERVICE = 'envoy.config.core.v3.GrpcService';
+const ENVOY_GRPC = 'envoy.config.core.v3.GrpcService.EnvoyGrpc';
 const LISTENER = 'envoy.config.listener.v3.Listener';
 const FILTER_CHAIN = 'envoy.config.listener.v3.FilterChain';
 const FILTER_CHAIN_MATCH = 'envoy.config.listener.v3.FilterChainMatch';
@@ -52,6 +64,7 @@ const VIRTUAL_HOST = 'envoy.config.route.v3.VirtualHost';
 const ROUTE = 'envoy.config.route.v3.Route';
 const ROUTE_MATCH = 'envoy.config.route.v3.RouteMatch';
 const ROUTE_ACTION = 'envoy.config.route.v3.RouteAction';
+const RETRY_POLICY = 'envoy.config.route.v3.RetryPolicy';
 const HASH_POLICY = 'envoy.config.route.v3.RouteAction.HashPolicy';
 const WEIGHTED_CLUSTER = 'envoy.config.route.v3.WeightedCluster';
 const CLUSTER_WEIGHT = 'envoy.config.route.v3.WeightedCluster.ClusterWeight';
@@ -74,7 +87,21 @@ const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 export const NOT_IMPLEMENTED: GateRow[] = [
   // Bootstrap
-  { message: BOOTSTRAP, fields: ['dynamic_resources'], feature: 'dynamic configuration (LDS/CDS/ADS)' },
+  {
+    message: DYNAMIC_RESOURCES,
+    fields: ['lds_resources_locator', 'cds_resources_locator'],
+    feature: 'xdstp:// resource locators',
+  },
+  {
+    message: API_CONFIG_SOURCE,
+    fields: ['api_type'],
+    when: (v) => v !== 'GRPC' && v !== 'REST',
+    feature: (_, v) => `xDS api_type ${v} (GRPC and REST are implemented)`,
+  },
+  { message: API_CONFIG_SOURCE, fields: ['rate_limit_settings', 'config_validators'] },
+  { message: CONFIG_SOURCE, fields: ['self', 'authorities'] },
+  { message: GRPC_SERVICE, fields: ['google_grpc'], feature: 'Google gRPC services (use envoy_grpc)' },
+  { message: GRPC_SERVICE, fields: ['initial_metadata', 'retry_policy'] },
   { message: BOOTSTRAP, fields: ['tracing'], feature: 'tracing' },
   {
     message: BOOTSTRAP,
@@ -219,7 +246,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     when: (v) => v !== 'AUTO' && v !== 'HTTP1',
     feature: (_, v) => `codec_type ${v}`,
   },
-  { message: HCM, fields: ['rds', 'scoped_routes'], feature: 'route discovery (RDS/SRDS)' },
+  { message: HCM, fields: ['scoped_routes'], feature: 'scoped route discovery (SRDS)' },
   { message: HCM, fields: ['tracing'], feature: 'tracing' },
   {
     message: HCM,
@@ -330,18 +357,12 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'vhds',
       'max_direct_response_body_size_bytes',
       'cluster_specifier_plugins',
-      'request_mirror_policies',
       'ignore_port_in_host_matching',
       'ignore_path_parameters_in_path_matching',
       'typed_per_filter_config',
     ],
   },
-  {
-    message: VIRTUAL_HOST,
-    fields: ['retry_policy', 'retry_policy_typed_config'],
-    feature: 'retries (retry_policy)',
-  },
-  { message: VIRTUAL_HOST, fields: ['request_mirror_policies'], feature: 'request mirroring' },
+  { message: VIRTUAL_HOST, fields: ['retry_policy_typed_config'], feature: 'retry policy extensions' },
   {
     message: VIRTUAL_HOST,
     fields: [
@@ -349,11 +370,8 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'virtual_clusters',
       'rate_limits',
       'cors',
-      'include_request_attempt_count',
       'typed_per_filter_config',
       'hedge_policy',
-      'per_request_buffer_limit_bytes',
-      'include_attempt_count_in_response',
       'matcher',
       'include_is_timeout_retry_header',
     ],
@@ -364,7 +382,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'decorator',
       'typed_per_filter_config',
       'tracing',
-      'per_request_buffer_limit_bytes',
       'filter_action',
       'non_forwarding_action',
       'stat_prefix',
@@ -374,15 +391,24 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     message: ROUTE_MATCH,
     fields: ['tls_context', 'dynamic_metadata', 'path_match_policy'],
   },
+  { message: ROUTE_ACTION, fields: ['retry_policy_typed_config'], feature: 'retry policy extensions' },
   {
-    message: ROUTE_ACTION,
-    fields: ['retry_policy', 'retry_policy_typed_config'],
-    feature: 'retries (retry_policy)',
+    message: RETRY_POLICY,
+    fields: ['retry_host_predicate'],
+    when: (predicates) =>
+      (predicates as { name: string; typed_config?: { '@type': string } }[]).some(
+        (p) => retryHostPredicateKind(p) === undefined,
+      ),
+    feature: 'retry host predicates other than previous_hosts and omit_canary_hosts',
   },
   {
-    message: ROUTE_ACTION,
-    fields: ['request_mirror_policies'],
-    feature: 'request mirroring (request_mirror_policies)',
+    message: RETRY_POLICY,
+    fields: [
+      'retry_priority',
+      'retry_options_predicates',
+      'rate_limited_retry_back_off',
+      'per_try_idle_timeout',
+    ],
   },
   { message: ROUTE_ACTION, fields: ['metadata_match'], feature: 'load-balancer subsets (metadata_match)' },
   {
@@ -416,10 +442,9 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: CLUSTER,
     fields: ['type'],
-    when: (v) => !['STATIC', 'STRICT_DNS', 'LOGICAL_DNS'].includes(String(v)),
+    when: (v) => !['STATIC', 'STRICT_DNS', 'LOGICAL_DNS', 'EDS'].includes(String(v)),
     feature: (_, v) => `${v} clusters`,
   },
-  { message: CLUSTER, fields: ['eds_cluster_config'], feature: 'EDS clusters' },
   { message: CLUSTER, fields: ['cluster_type'], feature: 'custom cluster types' },
   {
     message: CLUSTER,
@@ -433,6 +458,8 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: CLUSTER,
     fields: ['http2_protocol_options', 'typed_extension_protocol_options', 'upstream_http_protocol_options'],
+    // A management server's cluster is spoken to over gRPC (HTTP/2) by the xDS client, not the router.
+    when: (_, cluster, __, context) => !context.grpcClusters.has(String(cluster.name)),
     feature: 'upstream protocol options (HTTP/2 to upstream)',
   },
   {
@@ -550,15 +577,23 @@ const shortName = (name: string) => name.slice(name.lastIndexOf('.') + 1);
 
 /** Everything in a normalized bootstrap that meshcraft-proxy does not implement yet, in config order. */
 export function unsupportedFeatures(bootstrap: Bootstrap): UnsupportedFeature[] {
+  const grpcClusters = new Set<string>();
+  visitMessages(BOOTSTRAP, bootstrap, '', ({ message, value }) => {
+    if (message.name === ENVOY_GRPC) grpcClusters.add(String(value.cluster_name));
+  });
+  return unsupportedIn(BOOTSTRAP, bootstrap, { grpcClusters });
+}
+
+function unsupportedIn(typeName: string, root: unknown, context: GateContext): UnsupportedFeature[] {
   const found: UnsupportedFeature[] = [];
-  visitMessages(BOOTSTRAP, bootstrap, '', ({ message, value, path }) => {
+  visitMessages(typeName, root, '', ({ message, value, path }) => {
     for (const row of NOT_IMPLEMENTED) {
       if (row.message !== message.name) continue;
       for (const name of row.fields) {
         const fieldValue = value[name];
         if (fieldValue === undefined) continue;
         const fires = row.when
-          ? row.when(fieldValue, value, name)
+          ? row.when(fieldValue, value, name, context)
           : !isDefault(message.field(name), fieldValue);
         if (!fires) continue;
         const feature =
@@ -570,6 +605,20 @@ export function unsupportedFeatures(bootstrap: Bootstrap): UnsupportedFeature[] 
     }
   });
   return found;
+}
+
+/**
+ * Refuses an xDS resource (a Listener, Cluster, ...) that uses something meshcraft-proxy does not
+ * implement yet, as the bootstrap's gate does; the subscription NACKs it with this message.
+ */
+export function assertResourceImplemented(typeName: string, resource: Record<string, unknown>): void {
+  // Management servers' clusters are static, so no resource is spoken to by the xDS client.
+  const [first, ...rest] = unsupportedIn(typeName, resource, { grpcClusters: new Set() });
+  if (!first) return;
+  const others = rest.map((f) => `; ${f.path}: ${f.feature} is not implemented either`).join('');
+  throw new ConfigError(`${first.feature} is not implemented by meshcraft-proxy yet${others}`, {
+    fieldPath: first.path,
+  });
 }
 
 /** Where a bootstrap came from, so the gate's message can give a line number. */

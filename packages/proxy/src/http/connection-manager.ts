@@ -29,6 +29,11 @@ import type {
 import { createHttpFilterFactory } from './filters/index.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from './formatter.js';
 import { HeaderMap, type RequestHead, type ResponseHead } from './headers.js';
+import {
+  type RouteConfigProvider,
+  type RouteConfigProviderManager,
+  staticRouteConfigProvider,
+} from './route/rds.js';
 import { type RouteEntry, RouteTable, type WeightedClusterEntry } from './route/route-table.js';
 import { StreamInfo } from './stream-info.js';
 
@@ -113,6 +118,8 @@ export interface HcmDeps {
   log: Logger;
   /** `listener.<address>.` scope of the listener this HCM belongs to. */
   listenerScope: Scope;
+  /** Route configurations discovered over RDS (an HCM with `rds` needs it). */
+  routes?: RouteConfigProviderManager;
 }
 
 /** Formats and caches the `date` header value once per second, as Envoy's date provider does. */
@@ -135,7 +142,7 @@ const dateProvider = new DateProvider();
 export class HttpConnectionManagerConfig {
   readonly stats: HcmStats;
   readonly listenerStats: ListenerHttpStats;
-  readonly routeTable: RouteTable;
+  private readonly routes: RouteConfigProvider;
   readonly filterFactories: HttpFilterFactory[];
   readonly accessLoggers: AccessLogger[];
   readonly serverName: string;
@@ -171,12 +178,12 @@ export class HttpConnectionManagerConfig {
     };
     this.log = deps.log;
     this.runtime = deps.runtime;
-    if (!config.route_config) {
-      throw new Error(
-        `http_connection_manager '${prefix}': rds is not implemented by meshcraft-proxy yet; use route_config`,
-      );
+    if (config.rds) {
+      if (!deps.routes) throw new Error(`http_connection_manager '${prefix}': rds needs route discovery`);
+      this.routes = deps.routes.provider(config.rds, prefix);
+    } else {
+      this.routes = staticRouteConfigProvider(new RouteTable(config.route_config ?? {}, deps.runtime));
     }
-    this.routeTable = new RouteTable(config.route_config, deps.runtime);
     const filterContext = {
       store: deps.store,
       runtime: deps.runtime,
@@ -204,8 +211,19 @@ export class HttpConnectionManagerConfig {
     this.mergeSlashes = config.merge_slashes === true;
   }
 
+  /** The route table for a stream starting now (RDS may replace it between streams). */
+  get routeTable(): RouteTable {
+    return this.routes.current();
+  }
+
+  /** Resolves when the route configuration is there (at once unless it comes over RDS). */
+  initialized(): Promise<void> {
+    return this.routes.initialized();
+  }
+
   close(): void {
     for (const l of this.accessLoggers) l.close();
+    this.routes.release();
   }
 }
 
@@ -493,6 +511,8 @@ export class ActiveStream implements FilterCallbacks {
   private requestTimer: NodeJS.Timeout | undefined;
   /** Whether this stream is still counted in `downstream_rq_active`. */
   private activeCounted = true;
+  /** Envoy snaps the route configuration when a stream starts; an RDS update applies to the next one. */
+  private readonly snappedRouteTable: RouteTable;
 
   constructor(
     private readonly connection_: Http1ServerConnection,
@@ -509,6 +529,7 @@ export class ActiveStream implements FilterCallbacks {
     );
     this.streamInfo.request = request;
     this.isHead = request.method === 'HEAD';
+    this.snappedRouteTable = config.routeTable;
     const s = config.stats;
     s.downstream_rq_total.inc();
     s.downstream_rq_http1_total.inc();
@@ -521,7 +542,7 @@ export class ActiveStream implements FilterCallbacks {
   }
 
   get routeTable(): RouteTable {
-    return this.config.routeTable;
+    return this.snappedRouteTable;
   }
 
   start(endStream: boolean): void {
@@ -674,7 +695,7 @@ export class ActiveStream implements FilterCallbacks {
 
   route(): RouteEntry | undefined {
     if (this.cachedRoute === null) {
-      this.cachedRoute = this.config.routeTable.route(this.request, {
+      this.cachedRoute = this.snappedRouteTable.route(this.request, {
         random: this.random,
         downstreamAddress: this.connection.remoteAddress,
       });
@@ -711,7 +732,7 @@ export class ActiveStream implements FilterCallbacks {
     // Direct responses and redirects get the route's response header mutations, as in Envoy.
     const route = this.cachedRoute ?? undefined;
     if (route && options.details === 'direct_response') {
-      for (const m of this.config.routeTable.mutations(route, undefined, 'response'))
+      for (const m of this.snappedRouteTable.mutations(route, undefined, 'response'))
         if (!m.empty) m.apply(headers, this.streamInfo);
     }
     this.encodeHeaders({ status, headers }, bytes.length === 0);

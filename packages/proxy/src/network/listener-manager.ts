@@ -3,7 +3,14 @@
  * `filter_chain_match`, most specific first), and the terminal network filter of each chain —
  * the HTTP connection manager or the TCP proxy. Keeps `listener.<address>.*` and
  * `listener_manager.*` stats.
+ *
+ * Listeners from the bootstrap and from LDS live here alike, as in Envoy's ListenerManagerImpl:
+ * a new or updated listener *warms* (its RDS route configurations arrive) before it takes
+ * traffic; an update takes over the old listener's socket, so no connection is refused, and the
+ * old one *drains* — its connections finish their current request and close, up to the drain
+ * time; a removed listener stops accepting and drains the same way.
  */
+import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { Logger, LogRegistry } from '../common/logger.js';
 import type {
@@ -15,6 +22,7 @@ import type {
   TcpProxy,
 } from '../config/types.js';
 import { Http1ServerConnection, HttpConnectionManagerConfig } from '../http/connection-manager.js';
+import type { RouteConfigProviderManager } from '../http/route/rds.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Counter, Gauge, Histogram, Scope, Store } from '../stats/store.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
@@ -30,6 +38,10 @@ export interface ListenerDeps {
   clusterManager: ClusterManager;
   logs: LogRegistry;
   random: () => number;
+  /** RDS, for HTTP connection managers with `rds`. */
+  routes?: RouteConfigProviderManager;
+  /** `--drain-time-s`: how long a removed or replaced listener's connections may take to finish. */
+  drainTimeMs: number;
 }
 
 /** A bind failure, worded as Envoy words it, with what to do about it. */
@@ -62,11 +74,22 @@ interface CompiledChain {
   close(): void;
 }
 
+/** How a listener came to be: the bootstrap, or LDS (with the version that carried it). */
+export interface ListenerOrigin {
+  addedViaApi: boolean;
+  versionInfo?: string;
+}
+
 export class ActiveListener {
   readonly name: string;
   readonly stats: ListenerStats;
+  readonly addedViaApi: boolean;
+  readonly versionInfo: string | undefined;
+  /** When it became the active listener of its name (ISO time). */
+  lastUpdated: string | undefined;
   private server: net.Server | undefined;
   private readonly chains: CompiledChain[];
+  private readonly hcms: HttpConnectionManagerConfig[] = [];
   private readonly defaultChain: CompiledChain | undefined;
   private readonly connections = new Set<net.Socket>();
   private readonly httpConnections = new Set<Http1ServerConnection>();
@@ -76,8 +99,13 @@ export class ActiveListener {
   constructor(
     readonly config: Listener,
     private readonly deps: ListenerDeps,
+    origin: ListenerOrigin = { addedViaApi: false },
+    /** Envoy names an unnamed listener with a UUID. */
+    name = config.name || randomUUID(),
   ) {
-    this.name = config.name ?? '';
+    this.name = name;
+    this.addedViaApi = origin.addedViaApi;
+    this.versionInfo = origin.versionInfo;
     this.log = deps.logs.get('conn_handler', 'network/listener-manager.ts');
     const scope = deps.store.scope(listenerStatPrefix(config));
     this.stats = {
@@ -117,7 +145,9 @@ export class ActiveListener {
         clusterManager: this.deps.clusterManager,
         log: this.deps.logs.get('http', 'http/connection-manager.ts'),
         listenerScope,
+        routes: this.deps.routes,
       });
+      this.hcms.push(hcm);
       return {
         match: fc.filter_chain_match ?? {},
         handle: (socket) => {
@@ -148,6 +178,22 @@ export class ActiveListener {
     throw new Error(
       `listener '${this.name}': network filter '${name}' is not implemented by meshcraft-proxy yet`,
     );
+  }
+
+  /** Resolves when the listener is warm: every route configuration it uses over RDS has arrived (or given up). */
+  async initialize(): Promise<void> {
+    await Promise.all(this.hcms.map((hcm) => hcm.initialized()));
+  }
+
+  /** Takes over the socket of the listener it replaces: new connections come here from now on. */
+  adopt(previous: ActiveListener): void {
+    const server = previous.server;
+    previous.server = undefined;
+    if (!server) return;
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: net.Socket) => this.onConnection(socket));
+    this.server = server;
+    this.boundAddress = previous.boundAddress;
   }
 
   /** Binds the listener's address; rejects with an Envoy-worded, actionable error. */
@@ -227,7 +273,21 @@ export class ActiveListener {
   /** `/drain_listeners`: stop accepting; live HTTP connections close after their current request. */
   drain(): void {
     this.server?.close();
+    this.server = undefined;
     for (const c of this.httpConnections) c.drain();
+  }
+
+  /**
+   * Drains (see drain; a replaced listener has handed its socket over already) and closes once its
+   * connections are gone, or after `maxMs` at the latest.
+   */
+  async drainAndClose(maxMs: number): Promise<void> {
+    this.drain();
+    const deadline = Date.now() + maxMs;
+    while (this.connections.size > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(100, Math.max(deadline - Date.now(), 1))));
+    }
+    await this.close();
   }
 
   close(): Promise<void> {
@@ -295,54 +355,218 @@ function unmap(addr: string): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
 
-/** All listeners of the proxy, and the `listener_manager.*` stats. */
+export interface ListenerUpdate {
+  /** False for an unmodified listener and for a static listener LDS tried to change. */
+  changed: boolean;
+  /** Settles when the listener takes traffic; rejects if it cannot bind. */
+  ready: Promise<void>;
+}
+
+function addressKey(address: Address | undefined): string {
+  const sa = address?.socket_address;
+  return sa ? `${sa.address}:${sa.port_value ?? 0}` : '';
+}
+
+const HCM_NAMES = ['envoy.filters.network.http_connection_manager', 'envoy.http_connection_manager'];
+
+/**
+ * The clusters the inline route configurations of a listener's HTTP connection managers send to:
+ * Envoy validates them (`validate_clusters` defaults to true for an inline `route_config`).
+ */
+function routeClusters(listener: Listener): string[] {
+  const names: string[] = [];
+  const chains = [
+    ...(listener.filter_chains ?? []),
+    ...(listener.default_filter_chain ? [listener.default_filter_chain] : []),
+  ];
+  for (const filter of chains.flatMap((c) => c.filters ?? [])) {
+    const isHcm =
+      filter.typed_config?.['@type'] === HCM_TYPE ||
+      (!filter.typed_config && HCM_NAMES.includes(filter.name));
+    const routes = isHcm
+      ? (filter.typed_config as unknown as HttpConnectionManager | undefined)?.route_config
+      : undefined;
+    if (!routes || routes.validate_clusters === false) continue;
+    const vhosts = routes.virtual_hosts ?? [];
+    const mirrors = [
+      ...(routes.request_mirror_policies ?? []),
+      ...vhosts.flatMap((v) => v.request_mirror_policies ?? []),
+    ];
+    for (const route of vhosts.flatMap((v) => v.routes ?? [])) {
+      const action = route.route;
+      if (action?.cluster) names.push(action.cluster);
+      for (const c of action?.weighted_clusters?.clusters ?? []) if (c.name) names.push(c.name);
+      mirrors.push(...(action?.request_mirror_policies ?? []));
+    }
+    for (const m of mirrors) if (m.cluster) names.push(m.cluster);
+  }
+  return names;
+}
+
+/** All listeners of the proxy — active, warming and draining — and the `listener_manager.*` stats. */
 export class ListenerManager {
-  private readonly listeners = new Map<string, ActiveListener>();
+  private readonly active = new Map<string, ActiveListener>();
+  private readonly warming = new Map<string, ActiveListener>();
+  private readonly draining = new Set<ActiveListener>();
   private readonly stats: {
     listener_added: Counter;
+    listener_modified: Counter;
     listener_removed: Counter;
+    listener_create_success: Counter;
+    listener_create_failure: Counter;
+    total_listeners_warming: Gauge;
     total_listeners_active: Gauge;
+    total_listeners_draining: Gauge;
   };
 
   constructor(private readonly deps: ListenerDeps) {
     const scope = deps.store.scope('listener_manager.');
     this.stats = {
       listener_added: scope.counter('listener_added'),
+      listener_modified: scope.counter('listener_modified'),
       listener_removed: scope.counter('listener_removed'),
+      listener_create_success: scope.counter('listener_create_success'),
+      listener_create_failure: scope.counter('listener_create_failure'),
+      total_listeners_warming: scope.gauge('total_listeners_warming', 'NeverImport'),
       total_listeners_active: scope.gauge('total_listeners_active', 'NeverImport'),
+      total_listeners_draining: scope.gauge('total_listeners_draining', 'NeverImport'),
     };
   }
 
-  /** Creates and binds a listener; a bind failure rejects and leaves nothing behind. */
-  async add(config: Listener): Promise<ActiveListener> {
-    const listener = new ActiveListener(config, this.deps);
-    await listener.listen();
-    this.listeners.set(listener.name, listener);
-    this.stats.listener_added.inc();
-    this.stats.total_listeners_active.set(this.listeners.size);
-    return listener;
+  /**
+   * Adds a listener or starts replacing the one of the same name. Throws at once if it cannot be
+   * built (LDS rejects the update): a bad filter chain, a changed address (Envoy refuses those), an
+   * address another listener has, a route to a cluster that does not exist. An unchanged listener
+   * is skipped, and so is an attempt of LDS to change a static one.
+   */
+  addOrUpdate(config: Listener, origin: ListenerOrigin): ListenerUpdate {
+    const name = config.name || randomUUID();
+    const existing = this.warming.get(name) ?? this.active.get(name);
+    if (
+      existing &&
+      (JSON.stringify(existing.config) === JSON.stringify(config) ||
+        (!existing.addedViaApi && origin.addedViaApi))
+    ) {
+      return { changed: false, ready: Promise.resolve() };
+    }
+    const address = addressKey(config.address);
+    if (existing && addressKey(existing.config.address) !== address) {
+      throw new Error(
+        `error updating listener: '${name}' has a different address '${address}' from existing listener address '${addressKey(existing.config.address)}'`,
+      );
+    }
+    if (!existing && !address.endsWith(':0')) {
+      const clash = [...this.active.values(), ...this.warming.values()].find(
+        (l) => addressKey(l.config.address) === address,
+      );
+      if (clash)
+        throw new Error(
+          `error adding listener: '${name}' has duplicate address '${address}' as existing listener '${clash.name}'`,
+        );
+    }
+    if (origin.addedViaApi) {
+      const unknown = routeClusters(config).find((c) => !this.deps.clusterManager.has(c));
+      if (unknown !== undefined) throw new Error(`route: unknown cluster '${unknown}'`);
+    }
+    const listener = new ActiveListener(config, this.deps, origin, name);
+    this.warming.get(name)?.close();
+    this.warming.set(name, listener);
+    if (this.active.has(name)) this.stats.listener_modified.inc();
+    else this.stats.listener_added.inc();
+    this.updateGauges();
+    const ready = this.warmAndActivate(listener);
+    return { changed: true, ready };
   }
 
-  async remove(name: string): Promise<void> {
-    const l = this.listeners.get(name);
-    if (!l) return;
-    this.listeners.delete(name);
-    await l.close();
+  private async warmAndActivate(listener: ActiveListener): Promise<void> {
+    const name = listener.name;
+    try {
+      await listener.initialize();
+      if (this.warming.get(name) !== listener) return; // replaced or removed while warming
+      const previous = this.active.get(name);
+      if (previous) listener.adopt(previous);
+      else await listener.listen();
+      if (this.warming.get(name) !== listener) {
+        await listener.close();
+        return;
+      }
+      this.warming.delete(name);
+      this.active.set(name, listener);
+      listener.lastUpdated = new Date().toISOString();
+      this.stats.listener_create_success.inc();
+      if (previous) this.startDraining(previous);
+    } catch (err) {
+      if (this.warming.get(name) === listener) this.warming.delete(name);
+      await listener.close();
+      this.stats.listener_create_failure.inc();
+      throw err;
+    } finally {
+      this.updateGauges();
+    }
+  }
+
+  /** Removes a listener LDS added (static ones stay): it stops accepting and drains. */
+  remove(name: string): boolean {
+    const warming = this.warming.get(name);
+    const active = this.active.get(name);
+    if (!(warming ?? active)?.addedViaApi) return false;
+    if (warming) {
+      this.warming.delete(name);
+      void warming.close();
+    }
+    if (active) {
+      this.active.delete(name);
+      this.startDraining(active);
+    }
     this.stats.listener_removed.inc();
-    this.stats.total_listeners_active.set(this.listeners.size);
+    this.updateGauges();
+    return true;
   }
 
+  private startDraining(listener: ActiveListener): void {
+    this.draining.add(listener);
+    this.updateGauges();
+    void listener.drainAndClose(this.deps.drainTimeMs).then(() => {
+      this.draining.delete(listener);
+      this.updateGauges();
+    });
+  }
+
+  private updateGauges(): void {
+    this.stats.total_listeners_warming.set(this.warming.size);
+    this.stats.total_listeners_active.set(this.active.size);
+    this.stats.total_listeners_draining.set(this.draining.size);
+  }
+
+  /** Active listeners, in the order they became active. */
   all(): ActiveListener[] {
-    return [...this.listeners.values()];
+    return [...this.active.values()];
+  }
+
+  warmingListeners(): ActiveListener[] {
+    return [...this.warming.values()];
+  }
+
+  /** Names of active and warming listeners (what an LDS update replaces). */
+  names(): string[] {
+    return [...new Set([...this.active.keys(), ...this.warming.keys()])];
+  }
+
+  /** Every listener still holding connections: active and draining ones. */
+  withConnections(): ActiveListener[] {
+    return [...this.active.values(), ...this.draining];
   }
 
   drain(): void {
-    for (const l of this.listeners.values()) l.drain();
+    for (const l of this.active.values()) l.drain();
   }
 
   async closeAll(): Promise<void> {
-    await Promise.all([...this.listeners.values()].map((l) => l.close()));
-    this.listeners.clear();
-    this.stats.total_listeners_active.set(0);
+    const all = [...this.active.values(), ...this.warming.values(), ...this.draining];
+    this.active.clear();
+    this.warming.clear();
+    this.draining.clear();
+    await Promise.all(all.map((l) => l.close()));
+    this.updateGauges();
   }
 }

@@ -2,6 +2,10 @@
  * The proxy server: loads and validates the bootstrap, builds the runtime, stats, cluster
  * manager, listeners and admin server, warms clusters before taking traffic (Envoy's init
  * manager), and shuts down gracefully. It is the AdminContext the admin handlers read.
+ *
+ * Start-up order, as Envoy's: static clusters, then the EDS ones and CDS (each warm, or given up
+ * on after initial_fetch_timeout), then static listeners and LDS (warm: RDS arrived); only then is
+ * the server LIVE. Dynamic resources keep coming afterwards through the same subscriptions.
  */
 import fs from 'node:fs';
 import type {
@@ -13,17 +17,22 @@ import type {
   ServerState,
 } from '../admin/context.js';
 import { startAdminServer } from '../admin/server.js';
-import { versionString } from '../admin/version.js';
+import { nodeWithBuild, versionString } from '../admin/version.js';
 import { durationMs } from '../common/duration.js';
 import { initHashing } from '../common/hash.js';
 import { LOGGER_NAMES, type LoggerName, LogRegistry } from '../common/logger.js';
 import { assertImplemented, loadBootstrap } from '../config/index.js';
-import type { Bootstrap } from '../config/types.js';
+import type { Bootstrap, Node } from '../config/types.js';
+import { RouteConfigProviderManager } from '../http/route/rds.js';
+import { LdsApi } from '../network/lds-api.js';
 import { ListenerManager } from '../network/listener-manager.js';
 import { Runtime } from '../runtime/runtime.js';
 import { Store } from '../stats/store.js';
+import { CdsApi } from '../upstream/cds-api.js';
+import type { ClusterDeps } from '../upstream/cluster.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
 import { DnsResolver } from '../upstream/dns.js';
+import { XdsSubscriptionFactory } from '../xds/subscription-factory.js';
 import type { ServerOptions } from './options.js';
 import { ServerStatsUpdater } from './server-stats.js';
 
@@ -37,6 +46,10 @@ export class Server implements AdminContext {
   private readonly loadedAt = new Date().toISOString();
   private readonly clusterManager: ClusterManager;
   private readonly listenerManager: ListenerManager;
+  private readonly xds: XdsSubscriptionFactory;
+  private readonly routes: RouteConfigProviderManager;
+  private cds: CdsApi | undefined;
+  private lds: LdsApi | undefined;
   private serverState: ServerState = 'PRE_INITIALIZING';
   private hcFailed = false;
   private admin: { address: string; port: number; close(): Promise<void> } | undefined;
@@ -61,7 +74,7 @@ export class Server implements AdminContext {
       this.resolveStopped = r;
     });
     this.runtime = new Runtime(bootstrap.layered_runtime, bootstrap.node?.cluster ?? '');
-    const deps = {
+    const deps: ClusterDeps = {
       store: this.store,
       runtime: this.runtime,
       logs,
@@ -69,7 +82,28 @@ export class Server implements AdminContext {
       random: Math.random,
     };
     this.clusterManager = new ClusterManager(deps);
-    this.listenerManager = new ListenerManager({ ...deps, clusterManager: this.clusterManager });
+    // xDS reaches management servers through static clusters, and EDS clusters subscribe through it.
+    this.xds = new XdsSubscriptionFactory({
+      clusterManager: this.clusterManager,
+      store: this.store,
+      logs,
+      node: nodeWithBuild(bootstrap.node) as Node,
+      adsConfig: bootstrap.dynamic_resources?.ads_config,
+      random: Math.random,
+    });
+    deps.xds = this.xds;
+    this.routes = new RouteConfigProviderManager({
+      factory: this.xds,
+      store: this.store,
+      runtime: this.runtime,
+      logs,
+    });
+    this.listenerManager = new ListenerManager({
+      ...deps,
+      clusterManager: this.clusterManager,
+      routes: this.routes,
+      drainTimeMs: options.drainTimeS * 1000,
+    });
   }
 
   /**
@@ -115,10 +149,36 @@ export class Server implements AdminContext {
         fs.writeFileSync(this.options.adminAddressPath, `${this.admin.address}:${this.admin.port}\n`);
     }
     this.serverState = 'INITIALIZING';
+    const cm = this.clusterManager;
     const clusters = b.static_resources?.clusters ?? [];
-    await Promise.all(clusters.map((c) => this.clusterManager.addOrUpdate(c, { addedViaApi: false })));
+    const addStatic = (c: (typeof clusters)[number]) => cm.addOrUpdate(c, { addedViaApi: false }).warmed;
+    // Primary clusters first: management servers are among them, and EDS and CDS need those.
+    await Promise.all(clusters.filter((c) => c.type !== 'EDS').map(addStatic));
+    const secondary = clusters.filter((c) => c.type === 'EDS').map(addStatic);
+    const dynamic = b.dynamic_resources;
+    if (dynamic?.cds_config) {
+      this.cds = new CdsApi(dynamic.cds_config, {
+        clusterManager: cm,
+        factory: this.xds,
+        store: this.store,
+        logs: this.logs,
+      });
+      secondary.push(this.cds.start());
+    }
+    await Promise.all(secondary);
     this.logs.get('upstream', 'upstream/cluster-manager.ts').info('cm init: all clusters initialized');
-    for (const l of b.static_resources?.listeners ?? []) await this.listenerManager.add(l);
+    for (const l of b.static_resources?.listeners ?? []) {
+      await this.listenerManager.addOrUpdate(l, { addedViaApi: false }).ready;
+    }
+    if (dynamic?.lds_config) {
+      this.lds = new LdsApi(dynamic.lds_config, {
+        listenerManager: this.listenerManager,
+        factory: this.xds,
+        store: this.store,
+        logs: this.logs,
+      });
+      await this.lds.start();
+    }
     this.log.info('all clusters initialized. initializing init manager');
     this.logs.get('config', 'server/server.ts').info('all dependencies initialized. starting workers');
     const flushMs = durationMs(b.stats_flush_interval, 5000);
@@ -147,6 +207,7 @@ export class Server implements AdminContext {
       addedViaApi: c.addedViaApi,
       thresholds: { default: c.resources.default.thresholds, high: c.resources.high.thresholds },
       hosts: c.prioritySet.allHosts(),
+      edsServiceName: c.eds?.serviceName,
       ...(c.outlierDetector && {
         outlierDetector: {
           successRateAverage: c.outlierDetector.successRateSummary('external').average,
@@ -169,21 +230,31 @@ export class Server implements AdminContext {
   config(): ConfigSnapshot {
     const b = this.bootstrap;
     const at = this.loadedAt;
-    const staticNames = new Set((b.static_resources?.clusters ?? []).map((c) => c.name));
+    const listeners = this.listenerManager.all();
+    const clusters = this.clusterManager.clusters();
     return {
       bootstrap: b,
       loadedAt: at,
-      staticListeners: this.listenerManager.all().map((l) => ({ resource: l.config, lastUpdated: at })),
-      dynamicListeners: [],
-      staticClusters: this.clusterManager
-        .clusters()
-        .filter((c) => staticNames.has(c.name))
+      staticListeners: listeners
+        .filter((l) => !l.addedViaApi)
+        .map((l) => ({ resource: l.config, lastUpdated: at })),
+      dynamicListeners: listeners
+        .filter((l) => l.addedViaApi)
+        .map((l) => ({ resource: l.config, versionInfo: l.versionInfo, lastUpdated: l.lastUpdated })),
+      staticClusters: clusters
+        .filter((c) => !c.addedViaApi)
         .map((c) => ({ resource: c.config, lastUpdated: at })),
-      dynamicClusters: this.clusterManager
-        .clusters()
+      dynamicClusters: clusters
         .filter((c) => c.addedViaApi)
-        .map((c) => ({ resource: c.config, versionInfo: c.versionInfo, lastUpdated: at })),
+        .map((c) => ({
+          resource: c.config,
+          versionInfo: c.versionInfo,
+          lastUpdated: this.clusterManager.lastUpdated(c.name),
+        })),
       staticSecrets: (b.static_resources?.secrets ?? []).map((s) => ({ resource: s, lastUpdated: at })),
+      dynamicRouteConfigs: this.routes.dynamicRouteConfigs(),
+      clustersVersionInfo: this.cds?.versionInfo,
+      listenersVersionInfo: this.lds?.versionInfo,
     };
   }
 
@@ -230,12 +301,15 @@ export class Server implements AdminContext {
   }
 
   private activeDownstreamConnections(): number {
-    return this.listenerManager.all().reduce((n, l) => n + l.stats.downstream_cx_active.value, 0);
+    return this.listenerManager.withConnections().reduce((n, l) => n + l.stats.downstream_cx_active.value, 0);
   }
 
   private async teardown(): Promise<void> {
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.serverStats?.stop();
+    this.lds?.stop();
+    this.cds?.stop();
+    this.xds.shutdown();
     await this.listenerManager.closeAll();
     this.clusterManager.destroy();
     await this.admin?.close();

@@ -1,8 +1,9 @@
 /**
  * The cluster manager: every upstream cluster by name, their warming, and the
  * `cluster_manager.*` stats. Static clusters come from the bootstrap; dynamic ones (CDS) are
- * added and replaced here too, warming before they replace the cluster they update, so traffic
- * never sees a cold cluster.
+ * added, replaced and removed here too. A new or updated cluster warms (first DNS answer or EDS
+ * assignment, first health checks) before it replaces the active one, so traffic never sees a
+ * cold cluster; static clusters cannot be changed by CDS.
  */
 
 import type { Logger } from '../common/logger.js';
@@ -10,9 +11,17 @@ import type { Cluster as ClusterConfig } from '../config/types.js';
 import type { Counter, Gauge } from '../stats/store.js';
 import { Cluster, type ClusterDeps } from './cluster.js';
 
+export interface ClusterUpdate {
+  /** False for an unmodified cluster (same config) and for a static cluster CDS tried to change. */
+  changed: boolean;
+  /** Settles when the new cluster is active (or was replaced or removed while warming). */
+  warmed: Promise<void>;
+}
+
 export class ClusterManager {
   private readonly active = new Map<string, Cluster>();
   private readonly warming = new Map<string, Cluster>();
+  private readonly updatedAt = new Map<string, string>();
   private readonly log: Logger;
   private readonly stats: {
     active_clusters: Gauge;
@@ -41,6 +50,11 @@ export class ClusterManager {
     return this.active.get(name);
   }
 
+  /** Whether a cluster of that name exists, warm or warming (what route validation asks). */
+  has(name: string): boolean {
+    return this.active.has(name) || this.warming.has(name);
+  }
+
   /** Active clusters in the order they were added (the order `/clusters` lists them). */
   clusters(): Cluster[] {
     return [...this.active.values()];
@@ -50,56 +64,66 @@ export class ClusterManager {
     return [...this.warming.values()];
   }
 
-  /**
-   * Adds a cluster, or replaces the one with the same name once the new one is warm. Resolves
-   * when it is active. An unchanged config (same JSON) is skipped, as Envoy skips unmodified
-   * clusters; returns whether anything changed.
-   */
-  async addOrUpdate(
-    config: ClusterConfig,
-    options: { addedViaApi: boolean; versionInfo?: string },
-  ): Promise<boolean> {
-    const current = this.active.get(config.name);
-    if (current && JSON.stringify(current.config) === JSON.stringify(config)) return false;
-    const previousWarming = this.warming.get(config.name);
-    previousWarming?.destroy();
-    const cluster = new Cluster(config, this.deps, options.addedViaApi, options.versionInfo);
-    this.warming.set(config.name, cluster);
-    this.updateGauges();
-    try {
-      await cluster.initialize();
-    } catch (err) {
-      if (this.warming.get(config.name) === cluster) this.warming.delete(config.name);
-      cluster.destroy();
-      this.updateGauges();
-      throw err;
-    }
-    if (this.warming.get(config.name) !== cluster) return false; // superseded while warming
-    this.warming.delete(config.name);
-    this.active.set(config.name, cluster);
-    if (current) {
-      current.destroy();
-      this.stats.cluster_modified.inc();
-      this.log.info(`cluster '${config.name}' updated`);
-    } else {
-      this.stats.cluster_added.inc();
-      this.log.info(`cluster '${config.name}' added`);
-    }
-    this.stats.cluster_updated.inc();
-    this.updateGauges();
-    return true;
+  /** When the active cluster of that name was last added or replaced (ISO time). */
+  lastUpdated(name: string): string | undefined {
+    return this.updatedAt.get(name);
   }
 
+  /**
+   * Adds a cluster, or starts replacing the one of the same name: the new one warms and then
+   * takes over. Throws at once if the cluster cannot be built (CDS rejects the update). An
+   * unchanged config is skipped, as Envoy skips unmodified clusters, and so is an attempt of CDS
+   * to change a static cluster.
+   */
+  addOrUpdate(config: ClusterConfig, options: { addedViaApi: boolean; versionInfo?: string }): ClusterUpdate {
+    const current = this.warming.get(config.name) ?? this.active.get(config.name);
+    const unchanged = current && JSON.stringify(current.config) === JSON.stringify(config);
+    if (unchanged || (current && !current.addedViaApi && options.addedViaApi)) {
+      return { changed: false, warmed: Promise.resolve() };
+    }
+    const cluster = new Cluster(config, this.deps, options.addedViaApi, options.versionInfo);
+    this.warming.get(config.name)?.destroy();
+    this.warming.set(config.name, cluster);
+    if (this.active.has(config.name)) this.stats.cluster_modified.inc();
+    else this.stats.cluster_added.inc();
+    if (options.addedViaApi) this.log.info(`add/update cluster ${config.name} starting warming`);
+    this.updateGauges();
+    const warmed = cluster.initialize().then(
+      () => this.activate(cluster),
+      (err: unknown) => {
+        if (this.warming.get(config.name) === cluster) this.warming.delete(config.name);
+        cluster.destroy();
+        this.updateGauges();
+        throw err;
+      },
+    );
+    return { changed: true, warmed };
+  }
+
+  private activate(cluster: Cluster): void {
+    const name = cluster.name;
+    if (this.warming.get(name) !== cluster) return; // replaced or removed while warming
+    this.warming.delete(name);
+    this.active.get(name)?.destroy();
+    this.active.set(name, cluster);
+    this.updatedAt.set(name, new Date().toISOString());
+    this.stats.cluster_updated.inc();
+    if (cluster.addedViaApi) this.log.info(`warming cluster ${name} complete`);
+    this.updateGauges();
+  }
+
+  /** Removes a cluster CDS added (static clusters stay); returns whether one was removed. */
   remove(name: string): boolean {
     const cluster = this.active.get(name) ?? this.warming.get(name);
-    if (!cluster) return false;
+    if (!cluster?.addedViaApi) return false;
+    for (const c of [this.active.get(name), this.warming.get(name)]) c?.destroy();
     this.active.delete(name);
     this.warming.delete(name);
-    cluster.destroy();
+    this.updatedAt.delete(name);
     this.deps.store.removeByPrefix(`cluster.${cluster.observabilityName}.`);
     this.stats.cluster_removed.inc();
     this.updateGauges();
-    this.log.info(`cluster '${name}' removed`);
+    this.log.info(`removing cluster ${name}`);
     return true;
   }
 

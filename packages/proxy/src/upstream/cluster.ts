@@ -1,24 +1,27 @@
 /**
  * One upstream cluster: its hosts (discovered statically or by DNS), load balancer, active
  * health checkers, circuit breakers, connection pools and stats — Envoy's ClusterImplBase with
- * the STATIC, STRICT_DNS and LOGICAL_DNS discovery types.
+ * the STATIC, STRICT_DNS, LOGICAL_DNS and EDS discovery types.
  *
  * A cluster *warms* before traffic may use it (Envoy's "cluster warming"): initial DNS
- * resolution, then the first round of active health checks.
+ * resolution or EDS assignment, then the first round of active health checks.
  */
 
 import { durationMs } from '../common/duration.js';
 import type { Logger, LogRegistry } from '../common/logger.js';
 import type {
   Cluster as ClusterConfig,
+  ClusterLoadAssignment,
   HealthStatus,
   LbEndpoint,
   LocalityLbEndpoints,
 } from '../config/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Scope, Store } from '../stats/store.js';
+import type { SubscriptionFactory } from '../xds/subscription.js';
 import { type ClusterStats, createClusterStats, ResponseCodeStats } from './cluster-stats.js';
 import { type DnsLookupFamily, DnsResolutionError, type DnsResolver } from './dns.js';
+import { EdsDiscovery } from './eds.js';
 import { createHealthChecker, type HealthChecker } from './health-check/index.js';
 import { Host, PrioritySet } from './host.js';
 import { Http1ConnectionPool, type PoolClusterInfo } from './http1-pool.js';
@@ -28,6 +31,8 @@ import { OutlierDetector } from './outlier/detector.js';
 import { ResourceManager } from './resource-manager.js';
 
 export interface ClusterDeps {
+  /** Config subscriptions, for EDS clusters (the server sets it once the cluster manager exists). */
+  xds?: SubscriptionFactory;
   store: Store;
   runtime: Runtime;
   logs: LogRegistry;
@@ -52,6 +57,8 @@ export class Cluster {
   readonly connectTimeoutMs: number;
   /** Passive health checking, when the cluster configures `outlier_detection`. */
   readonly outlierDetector: OutlierDetector | undefined;
+  /** The endpoint subscription of an EDS cluster. */
+  readonly eds: EdsDiscovery<ResolvedLocality[]> | undefined;
   private readonly healthCheckers: HealthChecker[] = [];
   /** Per routing priority, as Envoy keys pools: each priority has its own circuit breakers. */
   private readonly pools = {
@@ -140,6 +147,11 @@ export class Cluster {
         }),
       );
     }
+    // Last: EDS reads the cluster's scope and stats; its subscription is checked (not started) here.
+    this.eds =
+      config.type === 'EDS'
+        ? new EdsDiscovery(this, deps.xds, deps.logs.get('upstream', 'upstream/eds.ts'))
+        : undefined;
   }
 
   /** Discovers the initial hosts and runs the first health checks; resolves when the cluster is warm. */
@@ -151,9 +163,11 @@ export class Cluster {
   private async warm(): Promise<void> {
     const type = this.config.type ?? 'STATIC';
     if (type === 'STATIC') {
-      this.applyEndpoints(this.staticLocalities());
+      this.applyEndpoints(this.localitiesOf(this.config.load_assignment));
     } else if (type === 'STRICT_DNS' || type === 'LOGICAL_DNS') {
       await this.resolveDns();
+    } else if (this.eds) {
+      await this.eds.start();
     } else {
       throw new Error(
         `cluster '${this.name}': discovery type ${type} is not implemented by meshcraft-proxy yet`,
@@ -163,9 +177,9 @@ export class Cluster {
     await Promise.all(this.healthCheckers.map((hc) => hc.initialized()));
   }
 
-  /** Localities and hosts of a STATIC cluster, straight from the load assignment. */
-  private staticLocalities(): ResolvedLocality[] {
-    return (this.config.load_assignment?.endpoints ?? []).map((l) => ({
+  /** Localities and hosts of a load assignment (a STATIC cluster's own, or one EDS delivered). */
+  localitiesOf(assignment: ClusterLoadAssignment | undefined): ResolvedLocality[] {
+    return (assignment?.endpoints ?? []).map((l) => ({
       locality: l,
       hosts: (l.lb_endpoints ?? []).map((e) =>
         this.hostFor(l, e, socketAddress(e).address, e.endpoint?.hostname ?? ''),
@@ -232,7 +246,7 @@ export class Cluster {
    * Installs a new host list, keeping the Host objects (with their stats and health) of
    * addresses that were already members, and telling the LB and health checkers what changed.
    */
-  applyEndpoints(localities: ResolvedLocality[]): void {
+  applyEndpoints(localities: ResolvedLocality[], assignment = this.config.load_assignment): void {
     const existing = new Map(this.prioritySet.allHosts().map((h) => [`${h.priority}/${h.key}`, h]));
     const byPriority = new Map<number, { hosts: Host[]; weight: number }[]>();
     const kept = new Set<Host>();
@@ -275,7 +289,7 @@ export class Cluster {
       this.stats.update_no_rebuild.inc();
       return;
     }
-    const overprovisioning = this.config.load_assignment?.policy?.overprovisioning_factor;
+    const overprovisioning = assignment?.policy?.overprovisioning_factor;
     const maxPriority = Math.max(this.prioritySet.hostSetsPerPriority.length - 1, ...byPriority.keys(), 0);
     for (let p = 0; p <= maxPriority; p++) {
       const groups = byPriority.get(p) ?? [];
@@ -337,6 +351,7 @@ export class Cluster {
 
   destroy(): void {
     this.destroyed = true;
+    this.eds?.stop();
     if (this.dnsTimer) clearTimeout(this.dnsTimer);
     for (const hc of this.healthCheckers) hc.stop();
     this.outlierDetector?.stop();
