@@ -222,7 +222,8 @@ export async function runScenario(server: ServerProcess, driver: 'local' | 'dock
       `[${driver}] livez=FAIL → marked unhealthy in the stream after ${markedAt - flippedAt} ms, share 0 after ${zeroAt - flippedAt} ms (bound ${bound + POLL_MS} ms)`,
     );
     expect(zeroAt - flippedAt).toBeLessThanOrEqual(bound + POLL_MS);
-    expect(zeroAt - markedAt).toBeLessThanOrEqual(POLL_MS + 200);
+    // The frame that carries the flag may still count requests sent just before it was set; the next cannot.
+    expect(zeroAt - markedAt).toBeLessThanOrEqual(POLL_MS + 400);
 
     // The split follows the slider: 50/50, then 20/80.
     await stats.waitFor(
