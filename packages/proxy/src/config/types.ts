@@ -277,6 +277,7 @@ export interface RouteConfiguration {
   most_specific_header_mutations_wins?: boolean;
   validate_clusters?: boolean;
   internal_only_headers?: string[];
+  request_mirror_policies?: RequestMirrorPolicy[];
   [other: string]: unknown;
 }
 
@@ -290,6 +291,10 @@ export interface VirtualHost {
   response_headers_to_add?: HeaderValueOption[];
   response_headers_to_remove?: string[];
   retry_policy?: RetryPolicy;
+  request_mirror_policies?: RequestMirrorPolicy[];
+  per_request_buffer_limit_bytes?: number;
+  include_request_attempt_count?: boolean;
+  include_attempt_count_in_response?: boolean;
   typed_per_filter_config?: { [filter: string]: Any };
   [other: string]: unknown;
 }
@@ -306,6 +311,7 @@ export interface Route {
   response_headers_to_add?: HeaderValueOption[];
   response_headers_to_remove?: string[];
   typed_per_filter_config?: { [filter: string]: Any };
+  per_request_buffer_limit_bytes?: number;
   [other: string]: unknown;
 }
 
@@ -381,10 +387,17 @@ export interface RouteAction {
   timeout?: Duration;
   idle_timeout?: Duration;
   retry_policy?: RetryPolicy;
-  request_mirror_policies?: { cluster: string; runtime_fraction?: RuntimeFractionalPercent }[];
+  request_mirror_policies?: RequestMirrorPolicy[];
   hash_policy?: HashPolicy[];
   priority?: 'DEFAULT' | 'HIGH';
   [other: string]: unknown;
+}
+
+export interface RequestMirrorPolicy {
+  cluster?: string;
+  cluster_header?: string;
+  runtime_fraction?: RuntimeFractionalPercent;
+  disable_shadow_host_suffix_append?: boolean;
 }
 
 export interface WeightedClusters {
@@ -421,6 +434,8 @@ export interface RetryPolicy {
   host_selection_retry_max_attempts?: number;
   retriable_status_codes?: number[];
   retry_back_off?: { base_interval: Duration; max_interval?: Duration };
+  retriable_headers?: HeaderMatcher[];
+  retriable_request_headers?: HeaderMatcher[];
   [other: string]: unknown;
 }
 

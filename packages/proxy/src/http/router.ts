@@ -1,19 +1,23 @@
 /**
  * The router filter (`envoy.filters.http.router`), after Envoy's `source/common/router/router.cc`:
  * the terminal HTTP filter that resolves the route, answers redirects and direct responses,
- * picks the cluster and host, sends the request upstream over a pooled connection, and streams
- * the response back — with Envoy's headers, timeouts, local replies and stats.
+ * picks the cluster and host, sends the request upstream (one UpstreamRequest per attempt),
+ * retries as the route's retry policy and the request's `x-envoy-*` headers allow, mirrors it to
+ * shadow clusters, and streams the response back — with Envoy's headers, timeouts, local replies,
+ * response flags and stats.
+ *
+ * Timeouts: the route timeout (or `x-envoy-upstream-rq-timeout-ms`) covers every attempt and
+ * starts when the downstream request is complete; `per_try_timeout` (or
+ * `x-envoy-upstream-rq-per-try-timeout-ms`) covers one attempt until its response starts.
+ *
+ * Retries resend the request body, so while a retry or mirror is possible the router keeps the
+ * body it has sent, up to the route's buffer limit; past it, it gives up on both
+ * (`retry_or_shadow_abandoned`).
  */
 import type { Counter, Scope } from '../stats/store.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { Host } from '../upstream/host.js';
-import type {
-  PendingStream,
-  PoolFailureReason,
-  ResponseDecoder,
-  UpstreamConnection,
-} from '../upstream/http1-pool.js';
 import type { LoadBalancerContext } from '../upstream/load-balancer/types.js';
 import type { ParsedResponseHead } from './codec/http1-parser.js';
 import type {
@@ -24,8 +28,12 @@ import type {
   StreamDecoderFilter,
 } from './filter.js';
 import { HeaderMap, HOP_BY_HOP, type RequestHead } from './headers.js';
+import { RetryState, type RetryStatus, type UpstreamResetReason } from './retry-state.js';
 import { applyAll } from './route/header-mutation.js';
+import { type MirrorPolicy, shadowAuthority } from './route/mirror-policy.js';
 import type { RouteEntry } from './route/route-table.js';
+import type { ShadowWriter } from './shadow-writer.js';
+import { type UpstreamHead, UpstreamRequest, type UpstreamRequestOwner } from './upstream-request.js';
 
 export interface RouterConfig {
   /** `suppress_envoy_headers`: do not add `x-envoy-*` headers (upstream-service-time, expected-rq-timeout). */
@@ -53,49 +61,69 @@ export function createRouterStats(scope: Scope): RouterStats {
   };
 }
 
+/** What a router shares with every stream: the cluster manager, its shadow writer, randomness. */
+export interface RouterContext {
+  clusterManager: ClusterManager;
+  shadowWriter: ShadowWriter;
+  stats: RouterStats;
+  config: RouterConfig;
+  random: () => number;
+}
+
 const UPSTREAM_RESET_PREFIX = 'upstream connect error or disconnect/reset before headers. reset reason: ';
 
 /** Envoy's default for requests it forwards: a body-less request with these methods gets `content-length: 0`. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
-export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
+/** How an attempt that ended without a response is described in the 503 Envoy sends downstream. */
+const RESET_TEXT: Record<UpstreamResetReason, string> = {
+  overflow: 'overflow',
+  local_connection_failure: 'local connection failure',
+  remote_connection_failure: 'remote connection failure',
+  connection_timeout: 'connection timeout',
+  connection_termination: 'connection termination',
+  protocol_error: 'protocol error',
+  local_reset: 'local reset',
+};
+
+export class RouterFilter implements StreamDecoderFilter, UpstreamRequestOwner {
   private route: RouteEntry | undefined;
   private cluster: Cluster | undefined;
-  private host: Host | undefined;
-  private pending: PendingStream | undefined;
-  private connection: UpstreamConnection | undefined;
-  /** Request body that arrived before the upstream connection was ready. */
-  private buffered: Buffer[] = [];
+  private request: RequestHead | undefined;
+  private retryState: RetryState | undefined;
+  private shadowPolicies: MirrorPolicy[] = [];
+  private upstream: UpstreamRequest | undefined;
+  private lbContext: LoadBalancerContext = {};
+  /** Request body: not yet sent, or (while a retry or mirror may need it) everything so far. */
+  private body: Buffer[] = [];
+  private bodyBytes = 0;
   private requestEnded = false;
-  private upstreamChunked = false;
-  private responseStarted = false;
-  private done = false;
-  private timeoutTimer: NodeJS.Timeout | undefined;
-  private timeoutMs = 0;
-  private upstreamStartMs = 0;
-  private requestHead: RequestHead | undefined;
-  private internal = false;
-  private responseStatus = 0;
   /** Trailers of a chunked request, sent in its last chunk. */
   private requestTrailers: HeaderMap | undefined;
+  private upstreamChunked = false;
+  private responseStarted = false;
+  private responseStatus = 0;
+  private done = false;
+  private globalTimeoutMs = 0;
+  private perTryTimeoutMs = 0;
+  private globalTimer: NodeJS.Timeout | undefined;
+  private globalTimerStartedMs = 0;
+  private internal = false;
   /** A hash-policy cookie to set on the response (`hash_policy.cookie` with a ttl). */
   private setCookie: string | undefined;
-  /** Whether this request is counted in the cluster's and host's active-request stats. */
-  private countedActive = false;
 
   constructor(
     private readonly callbacks: FilterCallbacks,
-    private readonly clusterManager: ClusterManager,
-    private readonly stats: RouterStats,
-    private readonly config: RouterConfig,
+    private readonly ctx: RouterContext,
   ) {}
 
   decodeHeaders(request: RequestHead, endStream: boolean): FilterHeadersStatus {
     const cb = this.callbacks;
-    this.stats.rq_total.inc();
+    const stats = this.ctx.stats;
+    stats.rq_total.inc();
     const route = cb.route();
     if (!route) {
-      this.stats.no_route.inc();
+      stats.no_route.inc();
       cb.streamInfo.setFlag('NR');
       cb.sendLocalReply(404, '', { details: 'route_not_found' });
       return 'StopIteration';
@@ -103,13 +131,13 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     this.route = route;
     cb.streamInfo.routeName = route.name;
     if (route.kind === 'direct_response') {
-      this.stats.rq_direct_response.inc();
+      stats.rq_direct_response.inc();
       const d = route.directResponse!;
       cb.sendLocalReply(d.status, d.body.toString('latin1'), { details: 'direct_response' });
       return 'StopIteration';
     }
     if (route.kind === 'redirect') {
-      this.stats.rq_redirect.inc();
+      stats.rq_redirect.inc();
       cb.sendLocalReply(route.redirectStatus(), '', {
         details: 'direct_response',
         headers: [['location', route.redirectLocation(request)]],
@@ -122,91 +150,194 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
       downstreamAddress: cb.connection.remoteAddress,
     });
     cb.weightedCluster = weighted;
-    const cluster = this.clusterManager.get(name);
+    const cluster = this.ctx.clusterManager.get(name);
     if (!cluster) {
-      this.stats.no_cluster.inc();
+      stats.no_cluster.inc();
       cb.streamInfo.setFlag('NC');
       cb.sendLocalReply(route.clusterNotFoundCode, '', { details: 'cluster_not_found' });
       return 'StopIteration';
     }
     this.cluster = cluster;
+    this.request = request;
     cb.streamInfo.upstreamCluster = cluster.name;
     this.internal = request.headers.get('x-envoy-internal') === 'true';
-
-    const lbContext: LoadBalancerContext = {};
     if (route.hashPolicies.length > 0) {
-      lbContext.hashKey = () =>
+      this.lbContext.hashKey = () =>
         route.hashKey(request, cb.connection.remoteAddress, (cookie, value, ttlMs, path) => {
           this.setCookie = `${cookie}="${value}"; Max-Age=${Math.round(ttlMs / 1000)}${path ? `; Path=${path}` : ''}; HttpOnly`;
         });
     }
-    const metadata = weighted?.metadataMatch ?? route.action?.metadata_match;
-    if (metadata?.filter_metadata?.['envoy.lb'])
-      lbContext.metadataMatch = metadata.filter_metadata['envoy.lb'];
-    const host = cluster.lb.chooseHost(lbContext);
-    if (!host) {
-      cluster.stats.upstream_cx_none_healthy.inc();
-      cb.streamInfo.setFlag('UH');
-      cb.sendLocalReply(503, 'no healthy upstream', { details: 'no_healthy_upstream' });
-      return 'StopIteration';
-    }
-    this.host = host;
-    cb.setUpstreamHost(host, cluster.name);
+    // The weighted cluster's metadata_match refines the route's, key by key.
+    const routeMatch = route.action?.metadata_match?.filter_metadata?.['envoy.lb'];
+    const clusterMatch = weighted?.metadataMatch?.filter_metadata?.['envoy.lb'];
+    if (routeMatch || clusterMatch) this.lbContext.metadataMatch = { ...routeMatch, ...clusterMatch };
 
-    const resources = cluster.resourcesFor(route.action?.priority);
-    if (!resources.requests.canCreate()) {
-      cluster.stats.upstream_rq_pending_overflow.inc();
-      this.overflow();
-      return 'StopIteration';
-    }
-
-    this.timeoutMs = this.requestTimeout(request, route);
-    this.requestHead = this.upstreamRequestHead(request, route, host, endStream);
-    this.requestEnded = endStream;
-    this.upstreamStartMs = performance.now();
-    if (endStream) this.startTimeout();
-    const pool = cluster.httpPool(host, route.action?.priority);
-    this.pending = pool.newStream({
-      onPoolReady: (conn) => this.onPoolReady(conn),
-      onPoolFailure: (reason, details) => this.onPoolFailure(reason, details),
+    this.readTimeouts(request, route);
+    const runtime = cb.routeTable.runtime;
+    this.retryState = RetryState.create(route.retryPolicy, request.headers, {
+      retries: cluster.resourcesFor(route.action?.priority).retries,
+      stats: cluster.stats,
+      runtime,
+      random: this.ctx.random,
     });
+    this.shadowPolicies = route.mirrorPolicies.filter((p) =>
+      runtime.featureEnabled(p.runtimeKey, p.fraction, Math.floor(this.ctx.random() * 0x1_0000_0000)),
+    );
+    this.upstreamChunked = !endStream && !request.headers.has('content-length');
+    this.requestEnded = endStream;
+    if (endStream) this.onRequestComplete();
+    this.startAttempt();
     return 'StopIteration';
   }
 
   decodeData(data: Buffer, endStream: boolean): FilterDataStatus {
     if (this.done) return 'StopIterationNoBuffer';
-    if (this.connection) this.writeBody(data, endStream);
-    else this.buffered.push(data);
+    const retaining = this.retainsBody();
+    if (retaining && this.bodyBytes + data.length > this.route!.retryShadowBufferLimit) {
+      // The request is larger than we may buffer: give up on retries and mirroring.
+      this.cluster!.stats.retry_or_shadow_abandoned.inc();
+      this.retryState?.destroy();
+      this.retryState = undefined;
+      this.shadowPolicies = [];
+      if (!this.upstream) {
+        // Waiting to retry, with a body that can no longer be resent.
+        this.finishWithLocalReply(
+          507,
+          'exceeded request buffer limit while retrying upstream',
+          'request_payload_exceeded_retry_buffer_limit',
+        );
+        return 'StopIterationNoBuffer';
+      }
+      if (this.upstream.active) this.dropBody();
+    }
+    if (this.upstream?.active) {
+      this.upstream.sendData(data);
+      if (this.retainsBody()) this.keep(data);
+    } else {
+      this.keep(data);
+    }
     if (endStream) {
       this.requestEnded = true;
-      if (!this.timeoutTimer) this.startTimeout();
+      this.upstream?.sendEnd(undefined);
+      this.onRequestComplete();
     }
     return 'StopIterationNoBuffer';
   }
 
   decodeTrailers(trailers: HeaderMap): FilterTrailersStatus {
+    if (this.done) return 'StopIteration';
     // HTTP/1 upstream: trailers go in the last chunk when the request is chunked, else are dropped.
     this.requestTrailers = trailers;
     this.requestEnded = true;
-    if (this.connection) this.writeBody(Buffer.alloc(0), true);
-    if (!this.timeoutTimer) this.startTimeout();
+    this.upstream?.sendEnd(trailers);
+    this.onRequestComplete();
     return 'StopIteration';
   }
 
-  /** Route timeout, or `x-envoy-upstream-rq-timeout-ms` when the client sets it (Envoy honours it). */
-  private requestTimeout(request: RequestHead, route: RouteEntry): number {
-    const header = request.headers.get('x-envoy-upstream-rq-timeout-ms');
-    if (header !== undefined && /^\d+$/.test(header)) return Number(header);
-    return route.timeoutMs;
+  private keep(data: Buffer): void {
+    this.body.push(data);
+    this.bodyBytes += data.length;
   }
 
-  private upstreamRequestHead(
-    request: RequestHead,
-    route: RouteEntry,
-    host: Host,
-    endStream: boolean,
-  ): RequestHead {
+  private dropBody(): void {
+    this.body = [];
+    this.bodyBytes = 0;
+  }
+
+  private retainsBody(): boolean {
+    return this.retryState !== undefined || this.shadowPolicies.length > 0;
+  }
+
+  /**
+   * The route timeout, or `x-envoy-upstream-rq-timeout-ms`, and the per-try timeout, or
+   * `x-envoy-upstream-rq-per-try-timeout-ms`; a per-try timeout not shorter than the route's is
+   * ignored, as in Envoy.
+   */
+  private readTimeouts(request: RequestHead, route: RouteEntry): void {
+    const h = request.headers;
+    const numeric = (name: string) => {
+      const v = h.get(name);
+      return v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined;
+    };
+    this.globalTimeoutMs = numeric('x-envoy-upstream-rq-timeout-ms') ?? route.timeoutMs;
+    let perTry = numeric('x-envoy-upstream-rq-per-try-timeout-ms') ?? route.retryPolicy.perTryTimeoutMs;
+    if (this.globalTimeoutMs > 0 && perTry >= this.globalTimeoutMs) perTry = 0;
+    this.perTryTimeoutMs = perTry;
+    h.remove('x-envoy-upstream-rq-timeout-ms');
+  }
+
+  /** `x-envoy-expected-rq-timeout-ms`: what is left of the route timeout, or the per-try timeout when shorter. */
+  private expectedTimeoutMs(): number {
+    const elapsed = this.globalTimer ? performance.now() - this.globalTimerStartedMs : 0;
+    const global = this.globalTimeoutMs > 0 ? Math.max(1, Math.round(this.globalTimeoutMs - elapsed)) : 0;
+    if (this.perTryTimeoutMs > 0 && (global === 0 || this.perTryTimeoutMs < global))
+      return this.perTryTimeoutMs;
+    return global;
+  }
+
+  /** The downstream request is complete: the timers start, and the mirrors go out. */
+  private onRequestComplete(): void {
+    if (this.globalTimeoutMs > 0 && !this.globalTimer && !this.done) {
+      this.globalTimerStartedMs = performance.now();
+      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), this.globalTimeoutMs);
+    }
+    this.upstream?.startPerTryTimer(this.perTryTimeoutMs, (r) => this.onPerTryTimeout(r));
+    for (const policy of this.shadowPolicies) {
+      const shadowCluster = policy.clusterFor(this.request!.headers);
+      if (!shadowCluster) continue;
+      const head = this.upstreamHead(undefined);
+      if (policy.hostSuffix) head.authority = shadowAuthority(head.authority);
+      head.headers.set('x-envoy-internal', 'true');
+      this.ctx.shadowWriter.shadow(
+        shadowCluster,
+        head,
+        this.body,
+        this.requestTrailers,
+        this.globalTimeoutMs,
+      );
+    }
+    this.shadowPolicies = [];
+    if (!this.retryState && this.upstream?.active) this.dropBody();
+  }
+
+  /** Picks a host and sends the request to it: the first attempt, or a retry. */
+  private startAttempt(): void {
     const cb = this.callbacks;
+    const cluster = this.cluster!;
+    const host = cluster.lb.chooseHost(this.lbContext);
+    if (!host) {
+      cluster.stats.upstream_cx_none_healthy.inc();
+      cb.streamInfo.setFlag('UH');
+      this.finishWithLocalReply(503, 'no healthy upstream', 'no_healthy_upstream');
+      return;
+    }
+    this.retryState?.onHostAttempted(host);
+    cb.setUpstreamHost(host, cluster.name);
+    const priority = this.route!.action?.priority;
+    if (!cluster.resourcesFor(priority).requests.canCreate()) {
+      cluster.stats.upstream_rq_pending_overflow.inc();
+      this.overflow();
+      return;
+    }
+    cb.streamInfo.attemptCount++;
+    const attempt = new UpstreamRequest(
+      this,
+      cluster,
+      host,
+      priority,
+      this.upstreamHead(host),
+      this.internal,
+    );
+    this.upstream = attempt;
+    if (this.requestEnded) attempt.startPerTryTimer(this.perTryTimeoutMs, (r) => this.onPerTryTimeout(r));
+    attempt.start();
+  }
+
+  /** The request as it goes upstream to `host` (`auto_host_rewrite`), or to a mirror (none). */
+  private upstreamHead(host: Host | undefined): UpstreamHead {
+    const cb = this.callbacks;
+    const request = this.request!;
+    const route = this.route!;
     const headers = new HeaderMap();
     request.headers.forEach((n, v) => {
       if (!HOP_BY_HOP.has(n) && n !== 'host' && n !== 'content-length') headers.add(n, v);
@@ -220,93 +351,142 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     let authority = request.authority;
     const a = route.action;
     if (a?.host_rewrite_literal) authority = a.host_rewrite_literal;
-    else if (a?.auto_host_rewrite && host.hostname) authority = host.hostname;
+    else if (a?.auto_host_rewrite && host?.hostname) authority = host.hostname;
     else if (a?.host_rewrite_header)
       authority = request.headers.get(a.host_rewrite_header.toLowerCase()) ?? authority;
     if (authority !== request.authority) headers.set('x-forwarded-host', request.authority);
-    if (!this.config.suppressEnvoyHeaders && this.timeoutMs > 0) {
-      headers.set('x-envoy-expected-rq-timeout-ms', String(this.timeoutMs));
-    }
-    headers.remove('x-envoy-upstream-rq-timeout-ms');
+    const expected = this.expectedTimeoutMs();
+    if (!this.ctx.config.suppressEnvoyHeaders && expected > 0)
+      headers.set('x-envoy-expected-rq-timeout-ms', String(expected));
+    if (host && route.virtualHost.includeAttemptCountInRequest)
+      headers.set('x-envoy-attempt-count', String(cb.streamInfo.attemptCount));
     const cl = request.headers.get('content-length');
     if (cl !== undefined) headers.add('content-length', cl);
-    else if (!endStream) {
-      this.upstreamChunked = true;
-      headers.add('transfer-encoding', 'chunked');
-    } else if (BODY_METHODS.has(request.method)) headers.add('content-length', '0');
+    else if (this.upstreamChunked) headers.add('transfer-encoding', 'chunked');
+    else if (BODY_METHODS.has(request.method)) headers.add('content-length', '0');
     applyAll(cb.routeTable.mutations(route, cb.weightedCluster, 'request'), headers, cb.streamInfo);
-    return { ...request, path, authority, headers };
+    return { method: request.method, path, authority, headers, chunked: this.upstreamChunked };
   }
 
-  private onPoolReady(conn: UpstreamConnection): void {
-    this.pending = undefined;
-    if (this.done) {
-      conn.attach(this, false);
-      conn.resetStream();
-      return;
-    }
-    const cluster = this.cluster!;
-    const host = this.host!;
-    const head = this.requestHead!;
-    this.connection = conn;
-    conn.attach(this, head.method === 'HEAD');
-    this.callbacks.streamInfo.attemptCount++;
-    cluster.resourcesFor(this.route?.action?.priority).requests.inc();
-    cluster.stats.upstream_rq_total.inc();
-    cluster.stats.upstream_rq_active.inc();
-    host.stats.rq_total++;
-    host.stats.rq_active++;
-    this.countedActive = true;
-    const lines = `${head.method} ${head.path} HTTP/1.1\r\nhost: ${head.authority}\r\n${head.headers.toHttp1()}\r\n`;
-    const body = this.buffered;
-    this.buffered = [];
-    if (body.length === 0) {
-      conn.write(lines);
-      if (this.requestEnded && !this.upstreamChunked) conn.endRequest();
-      else if (this.requestEnded) this.writeBody(Buffer.alloc(0), true);
-    } else {
-      conn.write(lines);
-      for (let i = 0; i < body.length; i++)
-        this.writeBody(body[i]!, this.requestEnded && i === body.length - 1);
-    }
+  // ---- UpstreamRequestOwner ----
+
+  requestBody() {
+    return { chunks: this.body, ended: this.requestEnded, trailers: this.requestTrailers };
   }
 
-  private writeBody(data: Buffer, end: boolean): void {
-    const conn = this.connection!;
-    if (this.upstreamChunked) {
-      if (data.length > 0)
-        conn.write(
-          Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, Buffer.from('\r\n')]),
-        );
-      if (end) {
-        const trailers = this.requestTrailers ? this.requestTrailers.toHttp1() : '';
-        conn.write(`0\r\n${trailers}\r\n`);
+  onUpstreamReady(): void {
+    // Sent; only a possible retry or mirror needs it again.
+    if (!this.retainsBody()) this.dropBody();
+  }
+
+  onUpstreamHeaders(attempt: UpstreamRequest, head: ParsedResponseHead): void {
+    if (this.done || attempt !== this.upstream) return;
+    const cb = this.callbacks;
+    const upstreamHeaders = new HeaderMap();
+    head.headers.forEach((n, v) => {
+      if (!HOP_BY_HOP.has(n)) upstreamHeaders.add(n, v);
+    });
+    if (this.retryState) {
+      const status = this.retryState.shouldRetryHeaders(head.status, upstreamHeaders, () => this.doRetry());
+      if (status === 'yes') {
+        this.upstream = undefined;
+        attempt.finish(head.status, 'retried');
+        return;
       }
-    } else if (data.length > 0) {
-      conn.write(data);
+      this.flagRetryStatus(status);
     }
-    if (end) conn.endRequest();
+    this.responseStarted = true;
+    if (head.chunked && head.status !== 204 && head.status !== 304)
+      upstreamHeaders.add('transfer-encoding', 'chunked');
+    if (!this.ctx.config.suppressEnvoyHeaders) {
+      upstreamHeaders.set(
+        'x-envoy-upstream-service-time',
+        String(Math.round(performance.now() - attempt.startMs)),
+      );
+    }
+    if (this.route!.virtualHost.includeAttemptCountInResponse)
+      upstreamHeaders.set('x-envoy-attempt-count', String(cb.streamInfo.attemptCount));
+    if (this.setCookie) upstreamHeaders.add('set-cookie', this.setCookie);
+    applyAll(
+      cb.routeTable.mutations(this.route!, cb.weightedCluster, 'response'),
+      upstreamHeaders,
+      cb.streamInfo,
+    );
+    this.responseStatus = head.status;
+    cb.encodeHeaders({ status: head.status, headers: upstreamHeaders }, false);
   }
 
-  private onPoolFailure(reason: PoolFailureReason, details: string): void {
-    this.pending = undefined;
-    if (this.done) return;
+  onUpstreamData(attempt: UpstreamRequest, chunk: Buffer): void {
+    if (this.done || attempt !== this.upstream) return;
+    this.callbacks.encodeData(chunk, false);
+  }
+
+  onUpstreamComplete(attempt: UpstreamRequest, trailers: HeaderMap | undefined): void {
+    if (this.done || attempt !== this.upstream) return;
+    this.done = true;
+    this.cleanup();
+    attempt.finish(this.responseStatus, 'success');
+    if (trailers) this.callbacks.encodeTrailers(trailers);
+    else this.callbacks.encodeData(Buffer.alloc(0), true);
+  }
+
+  onUpstreamReset(attempt: UpstreamRequest, reason: UpstreamResetReason, details: string): void {
+    if (this.done || attempt !== this.upstream) return;
     const cb = this.callbacks;
     if (reason === 'overflow') {
       this.overflow();
       return;
     }
-    this.host!.outlier?.putResult(
-      reason === 'timeout' ? 'LOCAL_ORIGIN_TIMEOUT' : 'LOCAL_ORIGIN_CONNECT_FAILED',
-    );
-    cb.streamInfo.setFlag('UF');
-    cb.streamInfo.upstreamTransportFailureReason = details;
-    const why = reason === 'timeout' ? 'connection timeout' : details;
+    if (this.responseStarted) {
+      this.done = true;
+      this.cleanup();
+      attempt.finish(this.responseStatus, 'failure');
+      this.ctx.stats.rq_reset_after_downstream_response_started.inc();
+      cb.streamInfo.setFlag('UR');
+      cb.resetStream();
+      return;
+    }
+    if (this.retryState) {
+      const status = this.retryState.shouldRetryReset(reason, attempt.started, () => this.doRetry());
+      if (status === 'yes') {
+        this.upstream = undefined;
+        attempt.finish(0, 'retried');
+        return;
+      }
+      this.flagRetryStatus(status);
+    }
+    const poolFailure = !attempt.active;
+    if (poolFailure) {
+      cb.streamInfo.setFlag('UF');
+      cb.streamInfo.upstreamTransportFailureReason = details;
+    } else {
+      cb.streamInfo.setFlag(reason === 'protocol_error' ? 'UPE' : 'UC');
+    }
+    const text =
+      poolFailure && reason !== 'connection_timeout'
+        ? details
+        : reason === 'protocol_error'
+          ? `protocol error: ${details}`
+          : RESET_TEXT[reason];
+    const detailsReason = poolFailure ? 'connection_failure' : reason;
     this.finishWithLocalReply(
       503,
-      `${UPSTREAM_RESET_PREFIX}${why}`,
-      'upstream_reset_before_response_started{connection_failure}',
+      `${UPSTREAM_RESET_PREFIX}${text}`,
+      `upstream_reset_before_response_started{${detailsReason}}`,
     );
+  }
+
+  private flagRetryStatus(status: RetryStatus): void {
+    if (status === 'no_overflow') this.callbacks.streamInfo.setFlag('UO');
+    else if (status === 'no_retry_limit_exceeded') this.callbacks.streamInfo.setFlag('URX');
+  }
+
+  /** The back-off after a failed attempt ran out. */
+  private doRetry(): void {
+    if (this.done) return;
+    this.lbContext.hostSelectionRetryCount = this.retryState?.hostSelectionMaxAttempts;
+    this.lbContext.shouldSelectAnotherHost = (h) => this.retryState?.shouldSelectAnotherHost(h) ?? false;
+    this.startAttempt();
   }
 
   private overflow(): void {
@@ -319,93 +499,45 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     );
   }
 
-  private startTimeout(): void {
-    if (this.timeoutMs <= 0 || this.done) return;
-    this.timeoutTimer = setTimeout(() => this.onTimeout(), this.timeoutMs);
+  private onPerTryTimeout(attempt: UpstreamRequest): void {
+    // Once the response is on its way downstream only the route timeout applies.
+    if (this.done || this.responseStarted || attempt !== this.upstream) return;
+    const cb = this.callbacks;
+    this.cluster!.stats.upstream_rq_per_try_timeout.inc();
+    attempt.host.stats.rq_timeout++;
+    attempt.host.outlier?.putResult('LOCAL_ORIGIN_TIMEOUT');
+    if (this.retryState) {
+      const status = this.retryState.shouldRetryReset('local_reset', attempt.started, () => this.doRetry());
+      if (status === 'yes') {
+        this.upstream = undefined;
+        attempt.finish(0, 'retried');
+        return;
+      }
+      this.flagRetryStatus(status);
+    }
+    cb.streamInfo.setFlag('UT');
+    this.finishWithLocalReply(504, 'upstream request timeout', 'upstream_per_try_timeout');
   }
 
-  private onTimeout(): void {
-    this.timeoutTimer = undefined;
+  private onGlobalTimeout(): void {
+    this.globalTimer = undefined;
     if (this.done) return;
-    const cluster = this.cluster!;
-    cluster.stats.upstream_rq_timeout.inc();
-    if (this.host) {
-      this.host.stats.rq_timeout++;
-      this.host.outlier?.putResult('LOCAL_ORIGIN_TIMEOUT');
+    const cb = this.callbacks;
+    this.cluster!.stats.upstream_rq_timeout.inc();
+    const attempt = this.upstream;
+    if (attempt) {
+      attempt.host.stats.rq_timeout++;
+      if (!this.responseStarted) attempt.host.outlier?.putResult('LOCAL_ORIGIN_TIMEOUT');
     }
-    this.callbacks.streamInfo.setFlag('UT');
-    this.abandonUpstream();
+    cb.streamInfo.setFlag('UT');
     if (this.responseStarted) {
       this.done = true;
-      this.callbacks.resetStream();
+      this.cleanup();
+      attempt?.finish(this.responseStatus, 'failure');
+      cb.resetStream();
       return;
     }
     this.finishWithLocalReply(504, 'upstream request timeout', 'upstream_response_timeout');
-  }
-
-  // ---- upstream response (ResponseDecoder) ----
-
-  onResponseHead(head: ParsedResponseHead): void {
-    if (this.done) return;
-    const cb = this.callbacks;
-    this.responseStarted = true;
-    this.responseStatus = head.status;
-    const headers = new HeaderMap();
-    head.headers.forEach((n, v) => {
-      if (!HOP_BY_HOP.has(n)) headers.add(n, v);
-    });
-    if (head.chunked && head.status !== 204 && head.status !== 304)
-      headers.add('transfer-encoding', 'chunked');
-    if (!this.config.suppressEnvoyHeaders) {
-      headers.set(
-        'x-envoy-upstream-service-time',
-        String(Math.round(performance.now() - this.upstreamStartMs)),
-      );
-    }
-    if (this.setCookie) headers.add('set-cookie', this.setCookie);
-    applyAll(cb.routeTable.mutations(this.route!, cb.weightedCluster, 'response'), headers, cb.streamInfo);
-    this.host!.outlier?.putHttpResponseCode(head.status);
-    cb.encodeHeaders({ status: head.status, headers }, false);
-  }
-
-  onResponseData(chunk: Buffer): void {
-    if (this.done) return;
-    this.callbacks.encodeData(chunk, false);
-  }
-
-  onResponseComplete(trailers: HeaderMap | undefined): void {
-    if (this.done) return;
-    this.done = true;
-    this.clearTimeout();
-    this.connection = undefined;
-    this.chargeCompletion(this.responseStatus);
-    if (trailers) this.callbacks.encodeTrailers(trailers);
-    else this.callbacks.encodeData(Buffer.alloc(0), true);
-  }
-
-  onReset(reason: 'connection_termination' | 'protocol_error' | 'local_reset', details: string): void {
-    if (this.done) return;
-    this.connection = undefined;
-    const cluster = this.cluster!;
-    cluster.stats.upstream_rq_rx_reset.inc();
-    this.host!.outlier?.putResult('LOCAL_ORIGIN_CONNECT_FAILED');
-    if (this.responseStarted) {
-      this.done = true;
-      this.clearTimeout();
-      this.chargeCompletion(this.responseStatus, true);
-      this.stats.rq_reset_after_downstream_response_started.inc();
-      this.callbacks.streamInfo.setFlag('UR');
-      this.callbacks.resetStream();
-      return;
-    }
-    const flag = reason === 'protocol_error' ? 'UPE' : 'UC';
-    this.callbacks.streamInfo.setFlag(flag);
-    const text = reason === 'protocol_error' ? `protocol error: ${details}` : 'connection termination';
-    this.finishWithLocalReply(
-      503,
-      `${UPSTREAM_RESET_PREFIX}${text}`,
-      `upstream_reset_before_response_started{${reason}}`,
-    );
   }
 
   /** Local reply for a request that was (or was about to be) sent upstream: stats, then the reply. */
@@ -416,52 +548,28 @@ export class RouterFilter implements StreamDecoderFilter, ResponseDecoder {
     headers?: [string, string][],
   ): void {
     this.done = true;
-    this.clearTimeout();
-    if (this.countedActive) this.chargeCompletion(status, true);
+    this.cleanup();
+    this.upstream?.finish(status, 'failure');
     this.callbacks.sendLocalReply(status, body, { details, headers });
   }
 
-  /** Per-request upstream accounting when the request ends one way or another. */
-  private chargeCompletion(status: number, failed = false): void {
-    const cluster = this.cluster;
-    const host = this.host;
-    if (!cluster || !host || !this.countedActive) return;
-    this.countedActive = false;
-    cluster.resourcesFor(this.route?.action?.priority).requests.dec();
-    cluster.stats.upstream_rq_active.dec();
-    cluster.stats.upstream_rq_completed.inc();
-    host.stats.rq_active--;
-    if (status > 0) cluster.responseCodes.charge(status, this.internal);
-    cluster.stats.upstream_rq_time.record(performance.now() - this.upstreamStartMs);
-    if (failed || status >= 500) host.stats.rq_error++;
-    else host.stats.rq_success++;
-  }
-
-  private clearTimeout(): void {
-    if (this.timeoutTimer) {
-      clearTimeout(this.timeoutTimer);
-      this.timeoutTimer = undefined;
-    }
-  }
-
-  private abandonUpstream(): void {
-    this.pending?.cancel();
-    this.pending = undefined;
-    const conn = this.connection;
-    this.connection = undefined;
-    conn?.resetStream();
+  /** Stops the timers and the retry machinery, and drops the buffered body. */
+  private cleanup(): void {
+    if (this.globalTimer) clearTimeout(this.globalTimer);
+    this.globalTimer = undefined;
+    this.retryState?.destroy();
+    this.retryState = undefined;
+    this.shadowPolicies = [];
+    this.dropBody();
   }
 
   /** The downstream stream ended (completed or reset): release the upstream side. */
   onDestroy(): void {
-    this.clearTimeout();
-    if (!this.done) {
-      this.done = true;
-      this.abandonUpstream();
-      if (this.countedActive) {
-        this.cluster?.stats.upstream_rq_tx_reset.inc();
-        this.chargeCompletion(0, true);
-      }
-    }
+    if (this.done) return;
+    this.done = true;
+    this.cleanup();
+    const attempt = this.upstream;
+    if (attempt?.active) this.cluster?.stats.upstream_rq_tx_reset.inc();
+    attempt?.finish(0, 'failure');
   }
 }

@@ -47,6 +47,8 @@ export interface ClusterStats {
   upstream_rq_retry_success: Counter;
   upstream_rq_retry_overflow: Counter;
   upstream_rq_retry_limit_exceeded: Counter;
+  /** A request body outgrew the retry/shadow buffer limit: its retries and mirrors were given up. */
+  retry_or_shadow_abandoned: Counter;
   upstream_rq_time: Histogram;
   upstream_flow_control_paused_reading_total: Counter;
   upstream_flow_control_resumed_reading_total: Counter;
@@ -115,6 +117,7 @@ export function createClusterStats(scope: Scope): ClusterStats {
     upstream_rq_retry_success: c('upstream_rq_retry_success'),
     upstream_rq_retry_overflow: c('upstream_rq_retry_overflow'),
     upstream_rq_retry_limit_exceeded: c('upstream_rq_retry_limit_exceeded'),
+    retry_or_shadow_abandoned: c('retry_or_shadow_abandoned'),
     upstream_rq_time: scope.histogram('upstream_rq_time'),
     upstream_flow_control_paused_reading_total: c('upstream_flow_control_paused_reading_total'),
     upstream_flow_control_resumed_reading_total: c('upstream_flow_control_resumed_reading_total'),

@@ -10,6 +10,7 @@ import type { Scope, Store } from '../../stats/store.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
 import type { FilterCallbacks, FilterPair, HttpFilterFactory } from '../filter.js';
 import { createRouterStats, RouterFilter } from '../router.js';
+import { ShadowWriter } from '../shadow-writer.js';
 
 /** What a filter factory may use, besides its own config. */
 export interface HttpFilterContext {
@@ -28,11 +29,14 @@ const REGISTRY = new Map<string, FactoryBuilder>([
   [
     ROUTER,
     (config, ctx) => {
-      const stats = createRouterStats(ctx.httpScope);
-      const suppressEnvoyHeaders = config.suppress_envoy_headers === true;
-      return (cb: FilterCallbacks): FilterPair => ({
-        decoder: new RouterFilter(cb, ctx.clusterManager, stats, { suppressEnvoyHeaders }),
-      });
+      const router = {
+        clusterManager: ctx.clusterManager,
+        shadowWriter: new ShadowWriter(ctx.clusterManager),
+        stats: createRouterStats(ctx.httpScope),
+        config: { suppressEnvoyHeaders: config.suppress_envoy_headers === true },
+        random: Math.random,
+      };
+      return (cb: FilterCallbacks): FilterPair => ({ decoder: new RouterFilter(cb, router) });
     },
   ],
 ]);

@@ -28,9 +28,16 @@ import type {
 import type { Runtime } from '../../runtime/runtime.js';
 import type { RequestHead } from '../headers.js';
 import { HeaderMutation } from './header-mutation.js';
+import { compileMirrorPolicies, type MirrorPolicy } from './mirror-policy.js';
+import { NO_RETRY_POLICY, RetryPolicy } from './retry-policy.js';
 
 /** Envoy's default route timeout. */
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+/**
+ * How much request body Envoy buffers for retries and mirroring without `per_request_buffer_limit_bytes`:
+ * the listener's connection buffer limit, 1 MiB by default.
+ */
+const DEFAULT_RETRY_SHADOW_BUFFER_LIMIT = 1024 * 1024;
 
 /** Per-request facts route matching may look at, besides the request head. */
 export interface RouteContext {
@@ -54,9 +61,23 @@ export class VirtualHostEntry {
   readonly routes: RouteEntry[];
   readonly requestHeaders: HeaderMutation;
   readonly responseHeaders: HeaderMutation;
+  /** The default for routes without their own `retry_policy`. */
+  readonly retryPolicy: RetryPolicy;
+  /** The default for routes without their own mirror policies (the route configuration's, if none). */
+  readonly mirrorPolicies: MirrorPolicy[];
+  readonly retryShadowBufferLimit: number;
+  /** `include_request_attempt_count` / `include_attempt_count_in_response`: `x-envoy-attempt-count`. */
+  readonly includeAttemptCountInRequest: boolean;
+  readonly includeAttemptCountInResponse: boolean;
 
   constructor(config: VirtualHost, table: RouteTable) {
     this.name = config.name;
+    this.retryPolicy = config.retry_policy ? new RetryPolicy(config.retry_policy) : NO_RETRY_POLICY;
+    const mirrors = compileMirrorPolicies(config.request_mirror_policies);
+    this.mirrorPolicies = mirrors.length > 0 ? mirrors : table.mirrorPolicies;
+    this.retryShadowBufferLimit = config.per_request_buffer_limit_bytes ?? DEFAULT_RETRY_SHADOW_BUFFER_LIMIT;
+    this.includeAttemptCountInRequest = config.include_request_attempt_count === true;
+    this.includeAttemptCountInResponse = config.include_attempt_count_in_response === true;
     this.requestHeaders = new HeaderMutation(config.request_headers_to_add, config.request_headers_to_remove);
     this.responseHeaders = new HeaderMutation(
       config.response_headers_to_add,
@@ -83,6 +104,10 @@ export class RouteEntry {
   readonly totalWeight: number;
   readonly hashPolicies: HashPolicy[];
   readonly clusterNotFoundCode: number;
+  readonly retryPolicy: RetryPolicy;
+  readonly mirrorPolicies: MirrorPolicy[];
+  /** Request bytes the router may buffer for retries and mirroring before it gives up on both. */
+  readonly retryShadowBufferLimit: number;
   private readonly match: CompiledMatch;
   private readonly regexRewrite: { re: Regex; substitution: string } | undefined;
   private readonly redirectRegex: { re: Regex; substitution: string } | undefined;
@@ -118,6 +143,11 @@ export class RouteEntry {
     this.hashHeaderRewrites = this.hashPolicies.map((p) =>
       p.header?.regex_rewrite ? compileRegex(p.header.regex_rewrite.pattern) : undefined,
     );
+    // The most specific level that sets them wins; levels are never merged.
+    this.retryPolicy = a?.retry_policy ? new RetryPolicy(a.retry_policy) : virtualHost.retryPolicy;
+    const mirrors = compileMirrorPolicies(a?.request_mirror_policies);
+    this.mirrorPolicies = mirrors.length > 0 ? mirrors : virtualHost.mirrorPolicies;
+    this.retryShadowBufferLimit = config.per_request_buffer_limit_bytes ?? virtualHost.retryShadowBufferLimit;
     const code = a?.cluster_not_found_response_code;
     this.clusterNotFoundCode = code === 'NOT_FOUND' ? 404 : code === 'INTERNAL_SERVER_ERROR' ? 500 : 503;
     const wc = a?.weighted_clusters;
@@ -289,6 +319,7 @@ export class RouteTable {
   readonly requestHeaders: HeaderMutation;
   readonly responseHeaders: HeaderMutation;
   readonly mostSpecificWins: boolean;
+  readonly mirrorPolicies: MirrorPolicy[];
   private readonly exact = new Map<string, VirtualHostEntry>();
   private readonly suffixWildcards: [string, VirtualHostEntry][] = [];
   private readonly prefixWildcards: [string, VirtualHostEntry][] = [];
@@ -305,6 +336,7 @@ export class RouteTable {
       config.response_headers_to_remove,
     );
     this.mostSpecificWins = config.most_specific_header_mutations_wins === true;
+    this.mirrorPolicies = compileMirrorPolicies(config.request_mirror_policies);
     this.virtualHosts = (config.virtual_hosts ?? []).map((v) => new VirtualHostEntry(v, this));
     for (const vh of this.virtualHosts) {
       const cfg = (config.virtual_hosts ?? []).find((v) => v.name === vh.name)!;
