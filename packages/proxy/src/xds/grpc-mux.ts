@@ -56,6 +56,8 @@ interface Watch {
   names: Set<string>;
   callbacks: SubscriptionCallbacks;
   stats: SubscriptionStats;
+  /** Responses delivered to it so far. */
+  updates: number;
 }
 
 interface TypeState {
@@ -130,7 +132,7 @@ export class GrpcMux {
     stats: SubscriptionStats,
   ): { update(names: readonly string[]): void; remove(): void } {
     const state = this.state(typeName);
-    const watch: Watch = { names: new Set(names), callbacks, stats };
+    const watch: Watch = { names: new Set(names), callbacks, stats, updates: 0 };
     state.watches.add(watch);
     this.replayAccepted(state, watch);
     if (!this.started) {
@@ -201,10 +203,12 @@ export class GrpcMux {
    */
   private replayAccepted(state: TypeState, watch: Watch): void {
     if (watch.names.size === 0) return;
-    const known = [...watch.names].flatMap((n) => state.accepted.get(n) ?? []);
-    if (known.length === 0) return;
+    const updates = watch.updates;
     setImmediate(() => {
-      if (state.watches.has(watch)) deliver(watch.callbacks, watch.stats, known, state.version);
+      // Not if a response reached the watch meanwhile: what it got is newer.
+      if (!state.watches.has(watch) || watch.updates !== updates) return;
+      const known = [...watch.names].flatMap((n) => state.accepted.get(n) ?? []);
+      if (known.length > 0) deliver(watch.callbacks, watch.stats, known, state.version);
     });
   }
 
@@ -340,6 +344,7 @@ export class GrpcMux {
         const mine = watch.names.size === 0 ? resources : resources.filter((r) => watch.names.has(r.name));
         // A named watch whose resources this response does not carry keeps what it has.
         if (watch.names.size > 0 && mine.length === 0) continue;
+        watch.updates++;
         const error = deliver(watch.callbacks, watch.stats, mine, version);
         if (error) failures.push(error.message);
       }
