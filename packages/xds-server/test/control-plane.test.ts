@@ -1,0 +1,231 @@
+/**
+ * The control plane's in-process API with real meshcraft-proxy processes (the console's way of
+ * changing a running lab), a rejected push, and a control plane that goes away and comes back.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import {
+  AddressMap,
+  fixture,
+  Lab,
+  request,
+  sidecarPod,
+  tally,
+  until,
+} from '../../proxy/test/scenarios/harness.js';
+import { stat } from '../../proxy/test/scenarios/xds-support.js';
+import { ControlPlane, type NackEvent, type Resources } from '../src/index.js';
+import { courseFile, remapCourseConfig, XdsProcess } from './support.js';
+
+let lab: Lab | undefined;
+let controlPlane: ControlPlane | undefined;
+let xds: XdsProcess | undefined;
+afterEach(async () => {
+  await controlPlane?.close();
+  await xds?.kill();
+  await lab?.close();
+  controlPlane = undefined;
+  xds = undefined;
+  lab = undefined;
+});
+
+/** LAB 3's front proxy with LAB 4's ADS sources: everything this proxy runs comes from the control plane. */
+function adsFront(): string {
+  const doc = YAML.parse(fixture('day14a-lab03-lds-cds-grpc.front-envoy.yaml')) as Record<string, unknown>;
+  doc.dynamic_resources = (
+    YAML.parse(fixture('day14a-lab04-ads-grpc.dynamic-resources.yaml')) as Record<string, unknown>
+  ).dynamic_resources;
+  return YAML.stringify(doc);
+}
+
+const ADS = { ads: {}, resource_api_version: 'V3' as const };
+
+/** A lab's resources as the console would render them: listener → RDS route → EDS cluster, all over ADS. */
+function labResources(
+  map: AddressMap,
+  o: { endpoints: string[]; connectTimeout?: string; lbPolicy?: string },
+): Resources {
+  return {
+    listeners: [
+      {
+        name: 'listener_http',
+        address: { socket_address: { address: map.ip('172.31.19.2'), port_value: map.port(80) } },
+        filter_chains: [
+          {
+            filters: [
+              {
+                name: 'envoy.filters.network.http_connection_manager',
+                typed_config: {
+                  '@type':
+                    'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                  stat_prefix: 'http',
+                  rds: { config_source: ADS, route_config_name: 'local_route' },
+                  http_filters: [{ name: 'envoy.filters.http.router' }],
+                },
+              },
+            ],
+          },
+        ],
+      },
+    ],
+    routes: [
+      {
+        name: 'local_route',
+        virtual_hosts: [
+          {
+            name: 'local_service',
+            domains: ['*'],
+            routes: [{ match: { prefix: '/' }, route: { cluster: 'webcluster' } }],
+          },
+        ],
+      },
+    ],
+    clusters: [
+      {
+        name: 'webcluster',
+        type: 'EDS',
+        eds_cluster_config: { eds_config: ADS },
+        connect_timeout: o.connectTimeout ?? '5s',
+        ...(o.lbPolicy ? { lb_policy: o.lbPolicy as 'RANDOM' } : {}),
+      },
+    ],
+    endpoints: [
+      {
+        cluster_name: 'webcluster',
+        endpoints: [
+          {
+            lb_endpoints: o.endpoints.map((ip) => ({
+              endpoint: { address: { socket_address: { address: map.ip(ip), port_value: map.port(80) } } },
+            })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
+interface ClusterDump {
+  configs: { dynamic_active_clusters?: { version_info: string; cluster: { connect_timeout: string } }[] }[];
+}
+
+describe('pushing a lab edit from the in-process API', () => {
+  it('a rejected cluster is NACKed with error_detail; the proxy keeps serving the old one and accepts the next valid version', async () => {
+    const map = new AddressMap('172.31.19.', '127.52.19.');
+    await map.allocate(80, 8080, 9901, 18000);
+    lab = new Lab(map);
+    await sidecarPod(lab, { ip: '172.31.19.11', hostname: 'webserver01' });
+    await sidecarPod(lab, { ip: '172.31.19.12', hostname: 'webserver02' });
+    lab.alias('xdsserver', '172.31.19.5');
+    controlPlane = await ControlPlane.start({ host: map.ip('172.31.19.5'), grpcPort: map.port(18000) });
+    const nacks: NackEvent[] = [];
+    controlPlane.on('nack', (e) => nacks.push(e));
+    expect(
+      controlPlane.setSnapshot('envoy_front_proxy', labResources(map, { endpoints: ['172.31.19.11'] })),
+    ).toBe('1');
+    const proxy = await lab.proxy(adsFront(), { self: '172.31.19.2', name: 'front-envoy' });
+    const url = `http://${map.ip('172.31.19.2')}:${map.port(80)}/`;
+    expect(await tally(url, 2)).toEqual(new Map([['webserver01', 2]]));
+    await controlPlane.waitForAck('envoy_front_proxy', '1');
+
+    // The API refuses what Envoy would refuse, naming the field, and pushes nothing.
+    const invalid = labResources(map, {
+      endpoints: ['172.31.19.11'],
+      connectTimeout: '-1s',
+      lbPolicy: 'RANDOM',
+    });
+    expect(() => controlPlane!.setSnapshot('envoy_front_proxy', invalid)).toThrow(
+      /clusters\[0\]\.connect_timeout/,
+    );
+    expect(controlPlane.snapshot('envoy_front_proxy')?.version).toBe('1');
+
+    // Pushed anyway (unvalidated), the proxy rejects the cluster: NACK with its error, old cluster kept.
+    const version = controlPlane.setSnapshot('envoy_front_proxy', invalid, { validate: false });
+    await expect(controlPlane.waitForAck('envoy_front_proxy', version)).rejects.toThrow(
+      /rejected version 2 of type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster: .*connect_timeout/,
+    );
+    expect(nacks).toHaveLength(1);
+    expect(nacks[0]!.message).toMatch(/resources\[0\]\.connect_timeout: .*\(in Cluster 'webcluster'\)/);
+    const status = controlPlane.nodes().find((n) => n.id === 'envoy_front_proxy')!;
+    expect(status.types['type.googleapis.com/envoy.config.cluster.v3.Cluster']).toMatchObject({
+      acked: { version: '1' },
+      nacked: { version: '2' },
+    });
+    expect(await stat(proxy.admin, 'cluster_manager.cds.update_rejected')).toBe(1);
+    expect(proxy.logs()).toMatch(
+      /gRPC config for type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster rejected: /,
+    );
+    const kept = JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as ClusterDump;
+    expect(kept.configs[1]!.dynamic_active_clusters![0]).toMatchObject({
+      version_info: '1',
+      cluster: { connect_timeout: '5s' },
+    });
+    expect(await tally(url, 2)).toEqual(new Map([['webserver01', 2]]));
+
+    // The next valid version: a second endpoint, accepted everywhere.
+    const next = controlPlane.setSnapshot(
+      'envoy_front_proxy',
+      labResources(map, { endpoints: ['172.31.19.11', '172.31.19.12'], connectTimeout: '1s' }),
+    );
+    await controlPlane.waitForAck('envoy_front_proxy', next, {
+      typeUrls: ['Cluster', 'ClusterLoadAssignment'].map(
+        (t) => `type.googleapis.com/envoy.config.${t === 'Cluster' ? 'cluster' : 'endpoint'}.v3.${t}`,
+      ),
+    });
+    const applied = JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as ClusterDump;
+    expect(applied.configs[1]!.dynamic_active_clusters![0]).toMatchObject({
+      version_info: '3',
+      cluster: { connect_timeout: '1s' },
+    });
+    await until('both endpoints', async () => (await tally(url, 4)).size === 2);
+  });
+});
+
+describe('a control plane that goes away', () => {
+  it('proxies keep serving while it is down, reconnect with back-off and resync to what changed meanwhile', async () => {
+    const map = new AddressMap('172.31.20.', '127.52.20.');
+    await map.allocate(80, 8080, 9901, 18000);
+    lab = new Lab(map);
+    await sidecarPod(lab, { ip: '172.31.20.11', hostname: 'webserver01' });
+    await sidecarPod(lab, { ip: '172.31.20.12', hostname: 'webserver02' });
+    lab.alias('xdsserver', '172.31.20.5');
+    const dir = path.join(lab.dir, 'resources');
+    fs.mkdirSync(dir);
+    const configFile = path.join(dir, 'config.yaml');
+    const remap = (name: string, front: string) =>
+      remapCourseConfig(map, courseFile(name), '172.31.15.', front);
+    const env = {
+      SERVER_PORT: String(map.port(18000)),
+      NODE_ID: 'envoy_front_proxy',
+      RESOURCES_FILE: configFile,
+      CONFIG_SOURCE: 'ads',
+    };
+    fs.writeFileSync(configFile, remap('lab03-lds-cds-grpc.config.yaml', '172.31.20.2'));
+    xds = await XdsProcess.start(env);
+    const proxy = await lab.proxy(adsFront(), { self: '172.31.20.2', name: 'front-envoy' });
+    const url = `http://${map.ip('172.31.20.2')}:${map.port(80)}/`;
+    expect(await tally(url, 2)).toEqual(new Map([['webserver01', 2]]));
+    expect(await stat(proxy.admin, 'control_plane.connected_state')).toBe(1);
+
+    await xds.kill();
+    await until(
+      'the proxy to see the control plane go',
+      async () => (await stat(proxy.admin, 'control_plane.connected_state')) === 0,
+    );
+    // Down: traffic still flows, from the config the proxy has.
+    expect(await tally(url, 3)).toEqual(new Map([['webserver01', 3]]));
+    fs.writeFileSync(configFile, remap('lab03-lds-cds-grpc.config.yaml.v2', '172.31.20.2'));
+
+    xds = await XdsProcess.start(env);
+    // Envoy's back-off: a random delay under 0.5 s, 1 s, 2 s, ... doubling up to 30 s.
+    await until(
+      'the proxy to reconnect',
+      async () => (await stat(proxy.admin, 'control_plane.connected_state')) === 1,
+      40_000,
+    );
+    await until('the resynced endpoints', async () => (await tally(url, 4)).size === 2, 10_000);
+    expect(proxy.logs()).toMatch(/StreamAggregatedResources gRPC config stream to xds_cluster closed: 14/);
+    expect(await stat(proxy.admin, 'cluster_manager.cds.update_failure')).toBeGreaterThanOrEqual(1);
+  });
+});
