@@ -50,6 +50,7 @@ describe('the course labs meshcraft-proxy runs today pass the gate', () => {
     'day14a-common-sidecar.envoy.yaml',
     'day14b-common-sidecar.envoy.yaml',
     'day14b-lab02-ring-hash-header.front-envoy.yaml',
+    'day14b-lab05-lb-subsets.front-envoy.yaml',
     'day14b-lab06-circuit-breaker.front-envoy.yaml',
     'articles-002-front-proxy.service-envoy.yaml',
     'day14a-lab02-lds-cds-filesystem.front-envoy.yaml',

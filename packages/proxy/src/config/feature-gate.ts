@@ -410,7 +410,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'per_try_idle_timeout',
     ],
   },
-  { message: ROUTE_ACTION, fields: ['metadata_match'], feature: 'load-balancer subsets (metadata_match)' },
   {
     message: ROUTE_ACTION,
     fields: [
@@ -435,7 +434,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   },
   { message: HASH_POLICY, fields: ['filter_state'], feature: 'hashing on filter state' },
   { message: WEIGHTED_CLUSTER, fields: ['header_name'] },
-  { message: CLUSTER_WEIGHT, fields: ['metadata_match'], feature: 'load-balancer subsets (metadata_match)' },
   { message: CLUSTER_WEIGHT, fields: ['typed_per_filter_config', 'host_rewrite_literal'] },
 
   // Clusters
@@ -453,7 +451,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     feature: (_, v) => `lb_policy ${v}`,
   },
   { message: OUTLIER_DETECTION, fields: ['monitors'], feature: 'outlier detection monitor extensions' },
-  { message: CLUSTER, fields: ['lb_subset_config'], feature: 'load-balancer subsets (lb_subset_config)' },
   { message: CLUSTER, fields: ['transport_socket_matches'], feature: 'transport socket matches' },
   {
     message: CLUSTER,
@@ -494,11 +491,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   },
   { message: CIRCUIT_BREAKERS, fields: ['per_host_thresholds'], feature: 'per-host circuit breakers' },
   { message: THRESHOLDS, fields: ['max_connection_pools'] },
-  {
-    message: COMMON_LB_CONFIG,
-    fields: ['locality_weighted_lb_config'],
-    feature: 'locality-weighted load balancing',
-  },
   { message: COMMON_LB_CONFIG, fields: ['zone_aware_lb_config'], feature: 'zone-aware routing' },
   {
     message: COMMON_LB_CONFIG,

@@ -652,6 +652,7 @@ export interface LbSubsetConfig {
   scale_locality_weight?: boolean;
   panic_mode_any?: boolean;
   list_as_any?: boolean;
+  metadata_fallback_policy?: 'METADATA_NO_FALLBACK' | 'FALLBACK_LIST';
 }
 
 export interface CommonLbConfig {

@@ -1,16 +1,29 @@
 /**
- * The cluster's load balancer for its `lb_policy` (default `ROUND_ROBIN`).
+ * The cluster's load balancer for its `lb_policy` (default `ROUND_ROBIN`), within each subset when
+ * the cluster configures `lb_subset_config` selectors.
  */
 import { LeastRequestLoadBalancer } from './least-request.js';
 import { MaglevLoadBalancer } from './maglev.js';
 import { RandomLoadBalancer } from './random.js';
 import { RingHashLoadBalancer } from './ring-hash.js';
 import { RoundRobinLoadBalancer } from './round-robin.js';
+import { SubsetLoadBalancer } from './subset.js';
 import type { LoadBalancer, LoadBalancerParams } from './types.js';
 
 export type { LoadBalancer, LoadBalancerContext, LoadBalancerParams, LoadBalancerStats } from './types.js';
 
 export function createLoadBalancer(params: LoadBalancerParams): LoadBalancer {
+  const subsets = params.config.lb_subset_config;
+  // Envoy turns subsetting on only with at least one selector.
+  if (subsets?.subset_selectors?.length) {
+    return new SubsetLoadBalancer(params, subsets, (prioritySet) =>
+      createPolicyLoadBalancer({ ...params, prioritySet }),
+    );
+  }
+  return createPolicyLoadBalancer(params);
+}
+
+function createPolicyLoadBalancer(params: LoadBalancerParams): LoadBalancer {
   const policy = params.config.lb_policy ?? 'ROUND_ROBIN';
   switch (policy) {
     case 'ROUND_ROBIN':
