@@ -47,9 +47,6 @@ const lab = { ...entry.lab, metadata: { ...entry.lab.metadata, name: LAB_NAME } 
 const projectDir = fs.mkdtempSync(path.join(os.tmpdir(), 'meshcraft-bench-lab-up-'));
 topologyNode.exportToDirectory(lab, projectDir);
 const composeFile = path.join(projectDir, 'docker-compose.yaml');
-// docker-compose v1 (Debian's) rejects the top-level `name:` of the Compose specification; the
-// project name is given with -p anyway.
-fs.writeFileSync(composeFile, fs.readFileSync(composeFile, 'utf8').replace(/^name: .*\n/m, ''));
 // What each compose service must answer to be ready: the same readiness the runtime waits for.
 const readiness = new Map(
   topology

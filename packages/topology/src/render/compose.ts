@@ -8,11 +8,6 @@ import type { AddressPlan } from '../plan.js';
 import type { Lab } from '../schema.js';
 import type { RenderedContainer } from './index.js';
 
-/** Compose project names are lower-case letters, digits, `-` and `_`. */
-export function composeProjectName(labName: string): string {
-  return labName.toLowerCase().replace(/[^a-z0-9_-]/g, '-');
-}
-
 export function renderCompose(lab: Lab, plan: AddressPlan, containers: RenderedContainer[]): string {
   const network = plan.network.name;
   const services: Record<string, unknown> = {};
@@ -37,7 +32,9 @@ export function renderCompose(lab: Lab, plan: AddressPlan, containers: RenderedC
   }
   const net: Record<string, unknown> = { driver: 'bridge' };
   if (plan.network.subnet) net.ipam = { config: [{ subnet: plan.network.subnet }] };
-  const doc = { name: composeProjectName(lab.metadata.name), services, networks: { [network]: net } };
+  // No top-level `name:`: docker-compose v1 (what Debian ships) rejects it; compose names the
+  // project after the directory, which export names after the lab.
+  const doc = { services, networks: { [network]: net } };
   const header = `# ${lab.metadata.title}\n# Rendered by meshcraft from lab '${lab.metadata.name}'. Run: docker compose up\n`;
   return header + stringify(doc, { lineWidth: 0, indent: 2, aliasDuplicateObjects: false, nullStr: '' });
 }
