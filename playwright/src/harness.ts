@@ -121,18 +121,21 @@ export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
+const uncaught = new WeakMap<Page, string[]>();
+
 export async function openConsole(browser: Browser, url: string): Promise<Page> {
   const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  (page as Page & { pageErrors?: string[] }).pageErrors = errors;
+  uncaught.set(page, errors);
   await page.goto(url);
   await page.getByTestId('lab-list').waitFor();
   return page;
 }
 
+/** Uncaught exceptions the page threw since it was opened. */
 export function pageErrors(page: Page): string[] {
-  return (page as Page & { pageErrors?: string[] }).pageErrors ?? [];
+  return uncaught.get(page) ?? [];
 }
 
 export interface ImageStats {

@@ -20,17 +20,19 @@ export const HEALTH_STYLE: Record<EndpointHealth, { dot: string; label: string }
   healthy: { dot: 'bg-emerald-500', label: 'healthy' },
   failedActiveHc: { dot: 'bg-red-500', label: 'failed active health check' },
   ejected: { dot: 'bg-orange-500', label: 'outlier-ejected' },
+  unhealthy: { dot: 'bg-red-400', label: 'unhealthy (as its control plane says)' },
   degraded: { dot: 'bg-yellow-400', label: 'degraded' },
   stopped: { dot: 'bg-slate-400', label: 'stopped' },
   unknown: { dot: 'bg-slate-300', label: 'no data yet' },
 };
 
-/** The overall health a node shows: the worst of its endpoints. */
+/** The overall health a node shows: the worst of its endpoints; a node without endpoints (a proxy, a client) shows whether it runs. */
 export function nodeHealth(endpoints: readonly EndpointHealth[], running: boolean): EndpointHealth {
   if (!running) return 'stopped';
-  for (const h of ['failedActiveHc', 'ejected', 'degraded', 'stopped'] as const)
+  if (endpoints.length === 0) return 'healthy';
+  for (const h of ['failedActiveHc', 'unhealthy', 'ejected', 'degraded', 'stopped'] as const)
     if (endpoints.includes(h)) return h;
-  return endpoints.length === 0 ? 'unknown' : endpoints.every((e) => e === 'unknown') ? 'unknown' : 'healthy';
+  return endpoints.every((e) => e === 'unknown') ? 'unknown' : 'healthy';
 }
 
 function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
@@ -58,7 +60,7 @@ function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
           : issues?.errors
             ? 'border-red-300'
             : 'border-slate-300'
-      } ${health === 'failedActiveHc' || health === 'ejected' ? 'bg-red-50' : health === 'stopped' ? 'opacity-60' : ''}`}
+      } ${health === 'failedActiveHc' || health === 'unhealthy' || health === 'ejected' ? 'bg-red-50' : health === 'stopped' ? 'opacity-60' : ''}`}
     >
       {hasTarget(node) && (
         <Handle

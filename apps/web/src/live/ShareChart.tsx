@@ -38,10 +38,10 @@ export const ShareChart = memo(function ShareChart({ series, now }: { series: Sh
   });
   const latest = [...points].reverse().find((p) => p.values)?.values;
   return (
-    <figure className="flex items-start gap-3" data-testid="share-chart">
+    <figure className="m-0 flex items-start gap-3" data-testid="share-chart">
       <svg
         viewBox={`0 0 ${W} ${H}`}
-        className="h-36 w-full max-w-xl rounded border border-slate-200 bg-white"
+        className="h-36 min-w-0 flex-1 rounded border border-slate-200 bg-white"
         preserveAspectRatio="none"
         role="img"
         aria-label="shares over the last minute"

@@ -25,7 +25,7 @@ export function TrafficPanel({ lab, frames: store }: { lab: Lab; frames: FrameSt
   );
   return (
     <div className="flex gap-4 p-3" data-testid="traffic">
-      <div>
+      <div className="w-[36rem] shrink-0">
         <label className="mb-1 flex items-center gap-2 text-xs text-slate-600">
           Shares of
           <select
@@ -77,10 +77,10 @@ export function TrafficPanel({ lab, frames: store }: { lab: Lab; frames: FrameSt
               </td>
               <td className="pr-2 text-right">{c.ejectionsActive}</td>
               <td className="pr-2 text-right">
-                {c.counters.pendingOverflow + c.counters.connectionOverflow}
+                {(c.counters.pendingOverflow ?? 0) + (c.counters.connectionOverflow ?? 0)}
               </td>
-              <td className="pr-2 text-right">{c.counters.retries}</td>
-              <td className="text-right">{c.counters.healthCheckFailures}</td>
+              <td className="pr-2 text-right">{c.counters.retries ?? 0}</td>
+              <td className="text-right">{c.counters.healthCheckFailures ?? 0}</td>
             </tr>
           ))}
         </tbody>

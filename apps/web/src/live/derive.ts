@@ -23,14 +23,19 @@ const SEVERITY: Record<EndpointHealth, number> = {
   healthy: 1,
   degraded: 2,
   ejected: 3,
-  failedActiveHc: 4,
-  stopped: 5,
+  unhealthy: 4,
+  failedActiveHc: 5,
+  stopped: 6,
 };
 
-export function endpointHealth(e: Pick<EndpointStats, 'health'>): EndpointHealth {
-  if (e.health.failedActiveHc) return 'failedActiveHc';
-  if (e.health.failedOutlierCheck) return 'ejected';
-  if (e.health.failedActiveDegradedCheck || e.health.edsHealthStatus === 'DEGRADED') return 'degraded';
+/** An endpoint's colour from Envoy's health flags, the most telling flag first. */
+export function endpointHealth(e: Pick<EndpointStats, 'flags'>): EndpointHealth {
+  const f = new Set(e.flags);
+  if (f.has('failed_active_hc') || f.has('active_hc_timeout') || f.has('excluded_via_immediate_hc_fail'))
+    return 'failedActiveHc';
+  if (f.has('failed_outlier_check')) return 'ejected';
+  if (f.has('failed_eds_health')) return 'unhealthy';
+  if (f.has('degraded_active_hc') || f.has('degraded_eds_health')) return 'degraded';
   return 'healthy';
 }
 
@@ -74,7 +79,6 @@ export function deriveOverlay(
   const clusterTotal = new Map<string, number>();
   /** namespace → health, the worst any proxy reports */
   const health = new Map<string, EndpointHealth>();
-  const received = new Map<string, number>();
 
   for (const p of frame?.proxies ?? []) {
     for (const c of p.clusters) {
@@ -88,7 +92,6 @@ export function deriveOverlay(
         clusterTotal.set(clusterId, (clusterTotal.get(clusterId) ?? 0) + e.rps);
         if (!e.node || !e.namespace) continue;
         m.set(e.node, (m.get(e.node) ?? 0) + e.rps);
-        received.set(e.node, (received.get(e.node) ?? 0) + e.rps);
         health.set(e.namespace, worse(health.get(e.namespace) ?? 'unknown', endpointHealth(e)));
       }
       members.set(clusterId, m);
@@ -132,7 +135,7 @@ export function deriveOverlay(
         endpoints.push(namespaceRunning.get(ns) === false ? 'stopped' : (health.get(ns) ?? 'unknown'));
       }
     }
-    nodes.set(n.id, { endpoints, running: running.get(n.id) ?? false, rps: received.get(n.id) });
+    nodes.set(n.id, { endpoints, running: running.get(n.id) ?? false });
   }
   return { nodes, edges };
 }

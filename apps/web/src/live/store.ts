@@ -5,15 +5,20 @@
  */
 import { useSyncExternalStore } from 'react';
 
-export type EndpointHealth = 'healthy' | 'failedActiveHc' | 'ejected' | 'degraded' | 'stopped' | 'unknown';
+export type EndpointHealth =
+  | 'healthy'
+  | 'failedActiveHc'
+  | 'ejected'
+  | 'unhealthy'
+  | 'degraded'
+  | 'stopped'
+  | 'unknown';
 
 export interface NodeLive {
   /** Health of each replica's endpoint (index 0 = replica 1), as the proxies in front of it see it. */
   endpoints: EndpointHealth[];
   /** Whether the node's containers run. */
   running: boolean;
-  /** Requests per second the node receives (services) or serves (proxies). */
-  rps?: number;
 }
 
 export interface EdgeLive {
@@ -66,7 +71,6 @@ export class KeyedStore<V> {
 
 export const sameNodeLive = (a: NodeLive, b: NodeLive): boolean =>
   a.running === b.running &&
-  a.rps === b.rps &&
   a.endpoints.length === b.endpoints.length &&
   a.endpoints.every((e, i) => e === b.endpoints[i]);
 

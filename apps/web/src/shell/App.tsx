@@ -122,6 +122,13 @@ function Console({ editor }: { editor: EditorContextValue }) {
   useEffect(() => {
     if (run.busy || run.failure) setShowProgress(true);
   }, [run.busy, run.failure]);
+  // A successful run's progress steps aside after a moment; a failure stays until dismissed.
+  const finished = run.events.at(-1)?.type === 'finished';
+  useEffect(() => {
+    if (!finished || run.failure) return;
+    const t = setTimeout(() => setShowProgress(false), 4000);
+    return () => clearTimeout(t);
+  }, [finished, run.failure]);
   useEffect(() => {
     if (running) setTab((t) => (t === 'problems' || t === 'config' ? 'traffic' : t));
   }, [running]);

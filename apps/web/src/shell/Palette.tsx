@@ -31,7 +31,7 @@ export function Palette() {
   };
   return (
     <div
-      className="flex flex-col gap-1 rounded-lg border border-slate-200 bg-white/95 p-1.5 shadow-md"
+      className="flex flex-col gap-0.5 rounded-lg border border-slate-200 bg-white/95 p-1.5 shadow-md"
       role="toolbar"
       aria-orientation="vertical"
       aria-label="Palette"
@@ -49,7 +49,7 @@ export function Palette() {
           }}
           onClick={() => addAtCentre(p.kind)}
           title={`${p.hint}. Drag onto the canvas, or click to add in the middle.`}
-          className="flex w-40 cursor-grab items-center gap-2 rounded-md px-2 py-1.5 text-left text-xs text-slate-700 hover:bg-slate-100 active:cursor-grabbing"
+          className="flex w-36 cursor-grab items-center gap-2 rounded-md px-2 py-1 text-left text-xs text-slate-700 hover:bg-slate-100 active:cursor-grabbing"
         >
           <KindIcon kind={ICON_KIND[p.kind]} className="h-4 w-4 shrink-0 text-slate-500" />
           <span className="font-medium">{p.title}</span>
