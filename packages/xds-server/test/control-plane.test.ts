@@ -3,6 +3,7 @@
  * changing a running lab), a rejected push, and a control plane that goes away and comes back.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -227,5 +228,200 @@ describe('a control plane that goes away', () => {
     await until('the resynced endpoints', async () => (await tally(url, 4)).size === 2, 10_000);
     expect(proxy.logs()).toMatch(/StreamAggregatedResources gRPC config stream to xds_cluster closed: 14/);
     expect(await stat(proxy.admin, 'cluster_manager.cds.update_failure')).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('listeners replaced or removed over LDS drain', () => {
+  it('a request in flight finishes on the old listener; new connections get the new one, or none once removed', async () => {
+    const map = new AddressMap('172.31.21.', '127.52.21.');
+    await map.allocate(80, 8080, 9901, 18000);
+    lab = new Lab(map);
+    lab.alias('xdsserver', '172.31.21.5');
+    // An upstream that answers /slow after 1.5 s, to have a request in flight across the change.
+    const upstream = http.createServer((req, res) => {
+      setTimeout(() => res.end(`done ${req.url}\n`), req.url === '/slow' ? 1500 : 0);
+    });
+    await new Promise<void>((r) => upstream.listen(map.port(8080), map.ip('172.31.21.11'), r));
+    try {
+      controlPlane = await ControlPlane.start({ host: map.ip('172.31.21.5'), grpcPort: map.port(18000) });
+      const resources = (statPrefix: string): Resources => {
+        const r = labResources(map, { endpoints: [] });
+        const hcm = r.listeners![0]!.filter_chains![0]!.filters![0]!.typed_config as Record<string, unknown>;
+        hcm.stat_prefix = statPrefix;
+        r.listeners![0]!.address = {
+          socket_address: { address: map.ip('172.31.21.2'), port_value: map.port(80) },
+        };
+        r.endpoints![0]!.endpoints![0]!.lb_endpoints = [
+          {
+            endpoint: {
+              address: { socket_address: { address: map.ip('172.31.21.11'), port_value: map.port(8080) } },
+            },
+          },
+        ];
+        return r;
+      };
+      controlPlane.setSnapshot('envoy_front_proxy', resources('http'));
+      const proxy = await lab.proxy(adsFront(), { self: '172.31.21.2', name: 'front-envoy' });
+      const base = `http://${map.ip('172.31.21.2')}:${map.port(80)}`;
+      expect((await request(`${base}/fast`)).body).toBe('done /fast\n');
+
+      // Replaced: the in-flight request completes (and its connection closes); the next one is the new listener's.
+      const inFlight = request(`${base}/slow`);
+      await new Promise((r) => setTimeout(r, 300));
+      const v2 = controlPlane.setSnapshot('envoy_front_proxy', resources('http_v2'));
+      await controlPlane.waitForAck('envoy_front_proxy', v2, {
+        typeUrls: ['type.googleapis.com/envoy.config.listener.v3.Listener'],
+      });
+      await until(
+        'the new listener',
+        async () => (await stat(proxy.admin, 'listener_manager.listener_modified')) === 1,
+      );
+      expect((await request(`${base}/fast`)).status).toBe(200);
+      expect(await stat(proxy.admin, 'http.http_v2.downstream_rq_total')).toBe(1);
+      const finished = await inFlight;
+      expect(finished).toMatchObject({ status: 200, body: 'done /slow\n' });
+      expect(finished.headers.connection).toBe('close');
+      expect(proxy.logs()).toContain("lds: add/update listener 'listener_http'");
+
+      // Removed: stops accepting at once, the request in flight still completes.
+      const lastOne = request(`${base}/slow`);
+      await new Promise((r) => setTimeout(r, 300));
+      controlPlane.setSnapshot('envoy_front_proxy', { ...resources('http_v2'), listeners: [] });
+      await until('the removal', async () => proxy.logs().includes("lds: remove listener 'listener_http'"));
+      await expect(request(`${base}/fast`)).rejects.toThrow(/ECONNREFUSED/);
+      expect(await lastOne).toMatchObject({ status: 200, body: 'done /slow\n' });
+      expect((await request(`${proxy.admin}/listeners`)).body).toBe('');
+    } finally {
+      upstream.closeAllConnections();
+      upstream.close();
+    }
+  });
+});
+
+describe('a proxy that starts before its control plane (articles §3.5)', () => {
+  it('goes LIVE after initial_fetch_timeout with its static config, then takes the config once the control plane is up', async () => {
+    const map = new AddressMap('172.31.22.', '127.52.22.');
+    await map.allocate(8080, 10000, 18000, 19000);
+    lab = new Lab(map);
+    await lab.demoapp({ ip: '172.31.22.11', port: 8080, serverName: 'service1' });
+    lab.alias('service1', '172.31.22.11');
+    lab.alias('go-control-plane', '172.31.22.5');
+    // --service-node/--service-cluster name the node the control plane sees, as with Envoy. CDS
+    // and then LDS each wait initial_fetch_timeout (Envoy's default, 15 s, shortened to 4 s here).
+    const started = Date.now();
+    const proxy = await lab.proxy(fixture('articles-004-dynamic-config-cp.bootstrap.yaml'), {
+      self: '172.31.22.2',
+      name: 'proxy',
+      args: [
+        '--service-node',
+        'edge-1',
+        '--service-cluster',
+        'edge',
+        '--config-yaml',
+        'dynamic_resources: {cds_config: {initial_fetch_timeout: 4s}, lds_config: {initial_fetch_timeout: 4s}}',
+      ],
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(8000);
+    expect(await stat(proxy.admin, 'cluster_manager.cds.init_fetch_timeout')).toBe(1);
+    expect(await stat(proxy.admin, 'listener_manager.lds.init_fetch_timeout')).toBe(1);
+    const url = `http://${map.ip('172.31.22.2')}:${map.port(10000)}/`;
+    await expect(request(url)).rejects.toThrow(/ECONNREFUSED/);
+    const before = JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as {
+      configs: { static_clusters?: { cluster: { name: string } }[]; dynamic_active_clusters?: unknown }[];
+    };
+    expect(before.configs[1]!.static_clusters!.map((c) => c.cluster.name)).toEqual(['xds_cluster']);
+    expect(before.configs[1]!.dynamic_active_clusters).toBeUndefined();
+
+    // The go-control-plane example's snapshot (version "1"): listener_0 on :10000 → local_route → example_proxy_cluster.
+    controlPlane = await ControlPlane.start({ host: map.ip('172.31.22.5'), grpcPort: map.port(18000) });
+    const grpc = {
+      api_config_source: {
+        api_type: 'GRPC' as const,
+        transport_api_version: 'V3' as const,
+        grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }],
+        set_node_on_first_message_only: true,
+      },
+      resource_api_version: 'V3' as const,
+    };
+    const resources: Resources = {
+      clusters: [
+        {
+          name: 'example_proxy_cluster',
+          type: 'LOGICAL_DNS',
+          connect_timeout: '5s',
+          dns_lookup_family: 'V4_ONLY',
+          load_assignment: {
+            cluster_name: 'example_proxy_cluster',
+            endpoints: [
+              {
+                lb_endpoints: [
+                  {
+                    endpoint: {
+                      address: { socket_address: { address: 'service1', port_value: map.port(8080) } },
+                    },
+                  },
+                ],
+              },
+            ],
+          },
+        },
+      ],
+      listeners: [
+        {
+          name: 'listener_0',
+          address: { socket_address: { address: map.ip('172.31.22.2'), port_value: map.port(10000) } },
+          filter_chains: [
+            {
+              filters: [
+                {
+                  name: 'envoy.filters.network.http_connection_manager',
+                  typed_config: {
+                    '@type':
+                      'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+                    stat_prefix: 'http',
+                    codec_type: 'AUTO',
+                    rds: { config_source: grpc, route_config_name: 'local_route' },
+                    http_filters: [{ name: 'envoy.filters.http.router' }],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+      routes: [
+        {
+          name: 'local_route',
+          virtual_hosts: [
+            {
+              name: 'local_service',
+              domains: ['*'],
+              routes: [{ match: { prefix: '/' }, route: { cluster: 'example_proxy_cluster' } }],
+            },
+          ],
+        },
+      ],
+    };
+    controlPlane.setSnapshot('edge-1', resources, { version: '1' });
+    await until('the listener on :10000', async () => (await request(url)).status === 200, 40_000);
+    expect((await request(url)).body).toContain('ServerName: service1');
+    const after = JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as {
+      configs: { dynamic_active_clusters?: { version_info: string; cluster: Record<string, unknown> }[] }[];
+    };
+    expect(after.configs[1]!.dynamic_active_clusters).toEqual([
+      {
+        version_info: '1',
+        cluster: {
+          '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster',
+          name: 'example_proxy_cluster',
+          type: 'LOGICAL_DNS',
+          connect_timeout: '5s',
+          dns_lookup_family: 'V4_ONLY',
+          load_assignment: resources.clusters![0]!.load_assignment,
+        },
+        last_updated: expect.stringMatching(/Z$/),
+      },
+    ]);
+    expect(controlPlane.nodes()).toMatchObject([{ id: 'edge-1', cluster: 'edge', streams: 2 }]);
   });
 });

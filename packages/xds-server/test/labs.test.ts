@@ -109,6 +109,36 @@ describe('LAB 3 lds-cds-grpc', () => {
     expect(listeners.configs[0]!.active_state.listener.address).toEqual({
       socket_address: { address: front, port_value: map.port(80) },
     });
+    // RDS and EDS resources are in the dump too: the route configuration with its version, the endpoints as dynamic.
+    const full = JSON.parse((await request(`${proxy.admin}/config_dump?include_eds`)).body) as {
+      configs: Record<string, unknown>[];
+    };
+    const section = (type: string) =>
+      full.configs.find((c) => c['@type'] === `type.googleapis.com/envoy.admin.v3.${type}`)!;
+    const routes = section('RoutesConfigDump').dynamic_route_configs as Record<string, unknown>[];
+    expect(routes).toEqual([
+      {
+        version_info: xds!.version(),
+        route_config: {
+          '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration',
+          name: 'local_route',
+          virtual_hosts: [
+            {
+              name: 'local_service',
+              domains: ['*'],
+              routes: [{ match: { prefix: '/' }, route: { cluster: 'webcluster' } }],
+            },
+          ],
+        },
+        last_updated: expect.stringMatching(/Z$/),
+      },
+    ]);
+    const endpoints = section('EndpointsConfigDump').dynamic_endpoint_configs as {
+      endpoint_config: Record<string, unknown>;
+    }[];
+    expect(endpoints.map((e) => e.endpoint_config.cluster_name)).toEqual(['webcluster']);
+    expect(listeners.configs[0]!.active_state.version_info).toBe(xds!.version());
+    expect(await stat(proxy.admin, 'listener_manager.lds.update_success')).toBe(1);
     expect(await stat(proxy.admin, 'listener_manager.lds.control_plane.connected_state')).toBe(1);
     expect(await stat(proxy.admin, 'cluster_manager.cds.control_plane.connected_state')).toBe(1);
 
