@@ -47,7 +47,9 @@ interface FrontConfig {
       filter_chains: {
         filters: {
           typed_config: {
-            route_config: { virtual_hosts: { routes: { route: Record<string, unknown> }[] }[] };
+            route_config: {
+              virtual_hosts: ({ routes: { route: Record<string, unknown> }[] } & Record<string, unknown>)[];
+            };
           };
         }[];
       }[];
@@ -56,13 +58,21 @@ interface FrontConfig {
   };
 }
 
-/** The LAB 7 front proxy without outlier detection, its route extended with `route`, plus `clusters`. */
-function frontProxy(route: Record<string, unknown>, clusters: Record<string, unknown>[] = []): string {
+/**
+ * The LAB 7 front proxy without outlier detection, its route action extended with `route`, its
+ * virtual host with `virtualHost`, plus `clusters`.
+ */
+function frontProxy(
+  route: Record<string, unknown>,
+  clusters: Record<string, unknown>[] = [],
+  virtualHost: Record<string, unknown> = {},
+): string {
   const doc = YAML.parse(frontProxyConfig('day14a-lab07-outlier-detection.clusters.yaml')) as FrontConfig;
-  const r =
+  const vh =
     doc.static_resources.listeners[0]!.filter_chains[0]!.filters[0]!.typed_config.route_config
-      .virtual_hosts[0]!.routes[0]!;
-  Object.assign(r.route, route);
+      .virtual_hosts[0]!;
+  Object.assign(vh.routes[0]!.route, route);
+  Object.assign(vh, virtualHost);
   delete doc.static_resources.clusters[0]!.outlier_detection;
   doc.static_resources.clusters.push(...clusters);
   return YAML.stringify(doc);
@@ -173,6 +183,44 @@ describe('retries', () => {
     });
     expect(echo.body.toLowerCase()).toContain('x-envoy-expected-rq-timeout-ms: 15000');
     expect(echo.body.toLowerCase()).not.toMatch(/x-envoy-retry-on|x-envoy-max-retries/);
+  });
+
+  it('gives up retrying a request whose body outgrows per_request_buffer_limit_bytes, and counts attempts', async () => {
+    const { url } = await threePods('172.31.65.', '127.31.65.');
+    // demoapp answers PUT with 405, which this policy retries.
+    const front = await lab!.proxy(
+      frontProxy(
+        {
+          retry_policy: { retry_on: 'retriable-status-codes', retriable_status_codes: [405], num_retries: 2 },
+        },
+        [],
+        {
+          per_request_buffer_limit_bytes: 64,
+          include_request_attempt_count: true,
+          include_attempt_count_in_response: true,
+        },
+      ),
+      { self: '172.31.65.2', name: 'front-envoy' },
+    );
+    const put = (bytes: number) =>
+      request(`${url}/hostname`, {
+        method: 'PUT',
+        body: 'x'.repeat(bytes),
+        headers: { 'content-type': 'text/plain' },
+      });
+    // A small body is kept and resent: two retries, then the last 405.
+    const small = await put(10);
+    expect(small.status).toBe(405);
+    expect(small.headers['x-envoy-attempt-count']).toBe('3');
+    // A body over the limit cannot be resent: the first answer stands.
+    const large = await put(100);
+    expect(large.status).toBe(405);
+    expect(large.headers['x-envoy-attempt-count']).toBe('1');
+    expect(await counter(front.admin, 'cluster.web_cluster_01.retry_or_shadow_abandoned')).toBe(1);
+    expect(await counter(front.admin, 'cluster.web_cluster_01.upstream_rq_retry')).toBe(2);
+    expect(await counter(front.admin, 'cluster.web_cluster_01.upstream_rq_retry_limit_exceeded')).toBe(1);
+    // include_request_attempt_count: the upstream sees which attempt it serves.
+    expect((await request(`${url}/echo`)).body.toLowerCase()).toContain('x-envoy-attempt-count: 1');
   });
 
   it('per_try_timeout gives up on a host that hangs and retries on another, within the route timeout', async () => {
