@@ -3,6 +3,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { createClients, TRPCProvider } from './api/trpc.js';
 import { App } from './shell/App.js';
+import { ErrorBoundary } from './shell/ErrorBoundary.js';
 import '@xyflow/react/dist/style.css';
 import './styles.css';
 
@@ -12,7 +13,9 @@ createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
-        <App />
+        <ErrorBoundary>
+          <App />
+        </ErrorBoundary>
       </TRPCProvider>
     </QueryClientProvider>
   </StrictMode>,

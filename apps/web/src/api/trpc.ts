@@ -65,17 +65,23 @@ export interface ErrorInfo {
   logs: { container: string; lines: string[] }[];
 }
 
+type Details = Partial<Omit<ErrorInfo, 'code'>> & { code?: string };
+
+/** The server's ErrorDetails (optional lists) as an ErrorInfo (lists always present). */
+export function fromDetails(details: Details, fallback = 'the operation failed'): ErrorInfo {
+  return {
+    code: details.code ?? 'ERROR',
+    message: details.message ?? fallback,
+    hint: details.hint,
+    issues: details.issues ?? [],
+    logs: details.logs ?? [],
+  };
+}
+
 export function errorInfo(err: unknown): ErrorInfo {
   if (err instanceof TRPCClientError) {
-    const details = (err.data as { details?: Partial<ErrorInfo> & { code?: string } } | undefined)?.details;
-    if (details)
-      return {
-        code: details.code ?? 'ERROR',
-        message: details.message ?? err.message,
-        hint: details.hint,
-        issues: details.issues ?? [],
-        logs: details.logs ?? [],
-      };
+    const details = (err.data as { details?: Details } | undefined)?.details;
+    if (details) return fromDetails(details, err.message);
     const unreachable = /fetch|network/i.test(err.message);
     return {
       code: unreachable ? 'UNREACHABLE' : 'ERROR',

@@ -39,17 +39,17 @@ function LabEdgeViewImpl(props: EdgeProps<LabFlowEdge>) {
           ...(state && !flowing ? { strokeDasharray: '4 4', opacity: 0.5 } : {}),
         }}
       />
-      {(data?.label || state) && (
+      {(data?.label || data?.weight || state) && (
         <EdgeLabelRenderer>
           <div
-            className="nodrag nopan pointer-events-auto absolute rounded border border-slate-200 bg-white/90 px-1.5 py-px font-mono text-[10px] text-slate-600 shadow-sm"
+            className="nodrag nopan pointer-events-auto absolute z-10 rounded border border-slate-200 bg-white/90 px-1.5 py-px font-mono text-[10px] text-slate-600 shadow-sm"
             style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
             data-testid={`edge-label-${id}`}
           >
-            {data?.label}
+            {[data?.label, state ? undefined : data?.weight].filter(Boolean).join(' · ')}
             {state && (
               <span
-                className="ml-1 font-semibold text-slate-800"
+                className="font-semibold text-slate-800"
                 data-testid={`edge-share-${id}`}
                 data-share={Math.round(state.share * 100)}
               >

@@ -6,6 +6,7 @@
 import type { Lab, LabEdge, LabNode } from '@meshcraft/topology';
 import type { Edge, Node } from '@xyflow/react';
 import { edgeSource, MEMBERS_HANDLE, sourceHandleOf, TARGET_HANDLE } from '../editor/handles.js';
+import type { EdgeLabel } from '../editor/labels.js';
 import type { IssueCounts } from './context.js';
 
 export interface LabNodeData extends Record<string, unknown> {
@@ -15,8 +16,9 @@ export interface LabNodeData extends Record<string, unknown> {
 
 export interface LabEdgeData extends Record<string, unknown> {
   edge: LabEdge;
-  /** Static label: the route's match and the edge's weight. */
+  /** Static label: the route's match (or a member's port and priority), and the configured weight. */
   label?: string;
+  weight?: string;
   issues?: IssueCounts;
 }
 
@@ -62,18 +64,19 @@ export class FlowCache {
     lab: Lab,
     selected: ReadonlySet<string>,
     issues: ReadonlyMap<string, IssueCounts>,
-    labels: ReadonlyMap<string, string>,
+    labels: ReadonlyMap<string, EdgeLabel>,
   ): LabFlowEdge[] {
     return lab.spec.edges.map((e) => {
       const old = this.edges.get(e);
       const isSelected = selected.has(e.id);
       const counts = issues.get(e.id);
-      const label = labels.get(e.id);
+      const { text: label, weight } = labels.get(e.id) ?? {};
       if (
         old &&
         old.selected === isSelected &&
         sameCounts(old.data?.issues, counts) &&
-        old.data?.label === label
+        old.data?.label === label &&
+        old.data?.weight === weight
       )
         return old;
       const fresh: LabFlowEdge = {
@@ -84,7 +87,7 @@ export class FlowCache {
         target: e.to,
         targetHandle: TARGET_HANDLE,
         selected: isSelected,
-        data: { edge: e, label, issues: counts },
+        data: { edge: e, label, weight, issues: counts },
       };
       this.edges.set(e, fresh);
       return fresh;

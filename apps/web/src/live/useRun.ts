@@ -7,7 +7,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { type ErrorInfo, errorInfo, type LabStatus, useTRPC } from '../api/trpc.js';
+import { type ErrorInfo, errorInfo, fromDetails, type LabStatus, useTRPC } from '../api/trpc.js';
 import type { LifecycleEvent, StatsFrame } from '../api/types.js';
 import type { LabStore } from '../editor/store.js';
 import { deriveOverlay } from './derive.js';
@@ -41,7 +41,7 @@ export function useRun(labId: string | undefined, store: LabStore, live: LiveOve
       enabled,
       onData: (e) => {
         setEvents((prev) => (e.type === 'started' ? [e] : [...prev, e]));
-        if (e.type === 'failed') setFailure(e.error as ErrorInfo);
+        if (e.type === 'failed') setFailure(fromDetails(e.error));
         if (e.type === 'started') setFailure(undefined);
         if (e.type === 'finished' || e.type === 'failed') void refresh();
       },
