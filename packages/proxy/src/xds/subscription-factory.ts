@@ -49,8 +49,15 @@ export class XdsSubscriptionFactory implements SubscriptionFactory {
     callbacks: SubscriptionCallbacks,
     scope: Scope,
   ): Subscription {
+    const short = XDS_TYPES[typeName]?.short ?? typeName;
+    if (!this.deps.node.id || !this.deps.node.cluster) {
+      // Envoy's check: management servers (and files' owners) tell proxies apart by these.
+      throw new ConfigError(
+        `${short}: node 'id' and 'cluster' are required. Set it either in 'node' config or via --service-node and --service-cluster options.`,
+      );
+    }
     const stats = new SubscriptionStats(scope);
-    const what = `${XDS_TYPES[typeName]?.short ?? typeName} (${scope.prefix.replace(/\.$/, '')})`;
+    const what = `${short} (${scope.prefix.replace(/\.$/, '')})`;
     const file = source.path ?? source.path_config_source?.path;
     if (file !== undefined) {
       const watched = source.path_config_source?.watched_directory?.path;
