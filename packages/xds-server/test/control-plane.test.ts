@@ -180,6 +180,27 @@ describe('pushing a lab edit from the in-process API', () => {
       cluster: { connect_timeout: '1s' },
     });
     await until('both endpoints', async () => (await tally(url, 4)).size === 2);
+
+    // A listener whose inline routes name a cluster that does not exist: valid protos, but Envoy
+    // validates an inline route_config's clusters, so LDS rejects it and the listener stays.
+    const dangling = labResources(map, { endpoints: ['172.31.19.11', '172.31.19.12'], connectTimeout: '1s' });
+    const hcm = dangling.listeners![0]!.filter_chains![0]!.filters![0]!.typed_config as Record<
+      string,
+      unknown
+    >;
+    delete hcm.rds;
+    hcm.route_config = {
+      name: 'inline',
+      virtual_hosts: [
+        { name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'nope' } }] },
+      ],
+    };
+    const v4 = controlPlane.setSnapshot('envoy_front_proxy', dangling);
+    await expect(controlPlane.waitForAck('envoy_front_proxy', v4)).rejects.toThrow(
+      /Listener: Error adding\/updating listener\(s\) listener_http: route: unknown cluster 'nope'/,
+    );
+    expect(await stat(proxy.admin, 'listener_manager.lds.update_rejected')).toBe(1);
+    expect((await tally(url, 4)).size).toBe(2);
   });
 });
 
