@@ -61,7 +61,8 @@ export class XdsSubscriptionFactory implements SubscriptionFactory {
     const file = source.path ?? source.path_config_source?.path;
     if (file !== undefined) {
       const watched = source.path_config_source?.watched_directory?.path;
-      return new FilesystemSubscription(file, watched, typeName, callbacks, stats, this.log);
+      const log = this.deps.logs.get('config', 'xds/filesystem.ts');
+      return new FilesystemSubscription(file, watched, typeName, callbacks, stats, log);
     }
     const initialFetch = new InitialFetchTimer(source, stats, callbacks, this.log, what);
     if (source.ads) {
@@ -77,7 +78,7 @@ export class XdsSubscriptionFactory implements SubscriptionFactory {
       return new RestSubscription(api, typeName, callbacks, stats, initialFetch, {
         clusterManager: this.deps.clusterManager,
         node: this.deps.node,
-        log: this.log,
+        log: this.deps.logs.get('config', 'xds/rest.ts'),
       });
     }
     const mux = new GrpcMux({
@@ -86,7 +87,7 @@ export class XdsSubscriptionFactory implements SubscriptionFactory {
       node: this.deps.node,
       clusterManager: this.deps.clusterManager,
       controlPlaneScope: scope.scope('control_plane.'),
-      log: this.log,
+      log: this.deps.logs.get('config', 'xds/grpc-mux.ts'),
       random: this.deps.random,
     });
     return new GrpcSubscription(mux, true, typeName, callbacks, stats, initialFetch);
@@ -109,7 +110,7 @@ export class XdsSubscriptionFactory implements SubscriptionFactory {
       node: this.deps.node,
       clusterManager: this.deps.clusterManager,
       controlPlaneScope: this.deps.store.scope('control_plane.'),
-      log: this.log,
+      log: this.deps.logs.get('config', 'xds/grpc-mux.ts'),
       random: this.deps.random,
     });
     return this.ads;
