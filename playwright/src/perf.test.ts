@@ -39,7 +39,7 @@ afterAll(async () => {
 });
 
 /** Ten front proxies, each with a cluster of eight services: 100 nodes, 90 edges, in a grid that fits one screen. */
-export function hundredNodeLab(): Lab {
+function hundredNodeLab(): Lab {
   const nodes: LabNode[] = [];
   const edges: LabEdge[] = [];
   for (let g = 0; g < 10; g++) {
