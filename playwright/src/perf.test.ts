@@ -178,13 +178,11 @@ describe('performance', () => {
 
   it(`pans and zooms a 100-node lab at ${FPS_FLOOR}+ fps`, async () => {
     const page = await openConsole(browser, server.url);
-    await page
-      .getByTestId('import-file')
-      .setInputFiles({
-        name: 'hundred-nodes.lab.yaml',
-        mimeType: 'application/yaml',
-        buffer: Buffer.from(stringifyLab(hundredNodeLab())),
-      });
+    await page.getByTestId('import-file').setInputFiles({
+      name: 'hundred-nodes.lab.yaml',
+      mimeType: 'application/yaml',
+      buffer: Buffer.from(stringifyLab(hundredNodeLab())),
+    });
     await expect.poll(() => page.locator('.react-flow__minimap-node').count(), { timeout: 15_000 }).toBe(100);
     // Zoomed to fit, every node and edge is on screen (off-screen ones would not be drawn).
     await expect.poll(() => page.locator('.react-flow__node').count()).toBe(100);
