@@ -511,6 +511,8 @@ export class ActiveStream implements FilterCallbacks {
   private requestTimer: NodeJS.Timeout | undefined;
   /** Whether this stream is still counted in `downstream_rq_active`. */
   private activeCounted = true;
+  /** The HCM's stream_idle_timeout, or the route's idle_timeout once the route is known (0: none). */
+  private streamIdleTimeoutMs: number;
   /** Envoy snaps the route configuration when a stream starts; an RDS update applies to the next one. */
   private readonly snappedRouteTable: RouteTable;
 
@@ -529,6 +531,7 @@ export class ActiveStream implements FilterCallbacks {
     );
     this.streamInfo.request = request;
     this.isHead = request.method === 'HEAD';
+    this.streamIdleTimeoutMs = config.streamIdleTimeoutMs;
     this.snappedRouteTable = config.routeTable;
     const s = config.stats;
     s.downstream_rq_total.inc();
@@ -700,6 +703,14 @@ export class ActiveStream implements FilterCallbacks {
         downstreamAddress: this.connection.remoteAddress,
       });
       this.streamInfo.virtualHostName = this.cachedRoute?.virtualHost.name ?? '';
+      const routeIdle = this.cachedRoute?.idleTimeoutMs;
+      if (routeIdle !== undefined && routeIdle !== this.streamIdleTimeoutMs) {
+        // A route's idle_timeout replaces the connection manager's for this stream.
+        this.streamIdleTimeoutMs = routeIdle;
+        if (this.streamIdleTimer) clearTimeout(this.streamIdleTimer);
+        this.streamIdleTimer = undefined;
+        this.armStreamIdleTimer();
+      }
     }
     return this.cachedRoute;
   }
@@ -741,6 +752,8 @@ export class ActiveStream implements FilterCallbacks {
 
   encodeHeaders(response: ResponseHead, endStream: boolean): void {
     if (this.destroyed) return;
+    // Activity in either direction keeps the stream from idling out.
+    this.armStreamIdleTimer();
     this.encodeHeadersFrom(0, response, endStream);
   }
 
@@ -758,6 +771,7 @@ export class ActiveStream implements FilterCallbacks {
 
   encodeData(data: Buffer, endStream: boolean): void {
     if (this.destroyed) return;
+    this.armStreamIdleTimer();
     if (this.encodingStopped) {
       this.pendingResponse!.data.push(data);
       this.pendingResponse!.end = endStream;
@@ -937,7 +951,7 @@ export class ActiveStream implements FilterCallbacks {
   }
 
   private armStreamIdleTimer(): void {
-    const ms = this.config.streamIdleTimeoutMs;
+    const ms = this.streamIdleTimeoutMs;
     if (ms <= 0 || this.destroyed) return;
     if (this.streamIdleTimer) {
       this.streamIdleTimer.refresh();
@@ -948,7 +962,11 @@ export class ActiveStream implements FilterCallbacks {
       this.config.stats.downstream_rq_idle_timeout.inc();
       this.streamInfo.setFlag('SI');
       if (this.responseStarted) this.resetStream();
-      else this.sendLocalReply(408, 'stream timeout', { details: 'stream_idle_timeout' });
+      // Envoy's maybeRequestTimeoutCode: 408 while the request is still coming in, 504 after.
+      else
+        this.sendLocalReply(this.requestComplete ? 504 : 408, 'stream timeout', {
+          details: 'stream_idle_timeout',
+        });
     }, ms);
     this.streamIdleTimer.unref();
   }

@@ -262,6 +262,31 @@ describe('retries', () => {
   });
 });
 
+describe('route idle_timeout', () => {
+  it("replaces the connection manager's stream idle timeout: a silent upstream gets Envoy's 504 'stream timeout'", async () => {
+    const map = new AddressMap('172.31.66.', '127.31.66.');
+    await map.allocate(80, 9901);
+    lab = new Lab(map);
+    await serve(
+      net.createServer(() => {}),
+      map.port(80),
+      map.ip('172.31.66.12'),
+    );
+    lab.alias('myservice', '172.31.66.12');
+    const front = await lab.proxy(frontProxy({ timeout: '10s', idle_timeout: '0.3s' }), {
+      self: '172.31.66.2',
+      name: 'front-envoy',
+    });
+    const started = performance.now();
+    const r = await request(`http://${map.ip('172.31.66.2')}:${map.port(80)}/`);
+    const elapsed = performance.now() - started;
+    expect([r.status, r.body]).toEqual([504, 'stream timeout']);
+    expect(elapsed).toBeGreaterThanOrEqual(300);
+    expect(elapsed).toBeLessThan(3000);
+    expect(await counter(front.admin, 'http.ingress_http.downstream_rq_idle_timeout')).toBe(1);
+  });
+});
+
 describe('request mirroring', () => {
   interface Mirrored {
     host: string | undefined;
