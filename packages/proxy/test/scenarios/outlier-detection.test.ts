@@ -125,12 +125,14 @@ describe('LAB 7 outlier-detection', () => {
     const interval = 10_000 / SPEEDUP;
     const gaps = all.slice(1, 4).map((b, i) => b.start - all[i]!.end);
     gaps.forEach((gap, i) => {
-      expect(gap).toBeGreaterThanOrEqual(base * (i + 1) - 50);
+      // (less a little: the client hears of the 3rd 5xx a moment after the proxy ejected the host)
+      expect(gap).toBeGreaterThanOrEqual(base * (i + 1) - 300);
       expect(gap).toBeLessThan(base * (i + 1) + interval + 1500);
     });
     expect(gaps[1]!).toBeGreaterThan(gaps[0]!);
     expect(gaps[2]!).toBeGreaterThan(gaps[1]!);
     // The 4th ejection lasts base × 4 = 8 s; red recovered inside it and still waited for the end.
+    expect(returnedAfter).toBeGreaterThan(base * 4 - 1000);
     expect(returnedAfter).toBeLessThan(base * 4 + interval + 1500);
     expect(await stat('cluster.web_cluster_01.outlier_detection.ejections_enforced_consecutive_5xx')).toBe(
       all.length,
