@@ -27,7 +27,7 @@ export interface ControlPlaneOptions {
 }
 
 export interface SetSnapshotOptions {
-  /** The snapshot's version_info; by default the node's previous numeric version plus one. */
+  /** The snapshot's version_info; by default a digest of the resources (see Snapshot.build). */
   version?: string;
   /**
    * Validate the resources against Envoy's protos first (default). `false` sends them as given —
@@ -48,8 +48,6 @@ export interface ControlPlaneEvents {
 }
 
 export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
-  private readonly versions = new Map<string, number>();
-
   private constructor(
     readonly grpcPort: number,
     readonly restPort: number | undefined,
@@ -84,17 +82,14 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
 
   /**
    * Replaces what node `nodeId` gets with `resources` (Envoy v3 listeners, routes, clusters and
-   * endpoints); its proxies receive the change over their open streams now. Returns the version.
-   * Throws a ConfigError naming the bad resource and field (nothing is pushed then).
+   * endpoints); its proxies receive the change over their open streams now (nothing, if the
+   * resources are the ones they have). Returns the version. Throws a ConfigError naming the bad
+   * resource and field (nothing is pushed then).
    */
   setSnapshot(nodeId: string, resources: Resources, options: SetSnapshotOptions = {}): string {
-    const next = (this.versions.get(nodeId) ?? 0) + 1;
-    const version = options.version ?? String(next);
-    const snapshot = Snapshot.build(resources, version, { validate: options.validate });
-    const numeric = Number(version);
-    this.versions.set(nodeId, Number.isSafeInteger(numeric) ? numeric : next);
+    const snapshot = Snapshot.build(resources, options.version, { validate: options.validate });
     this.discovery.setSnapshot(nodeId, snapshot);
-    return version;
+    return snapshot.version;
   }
 
   /** The node's current resources and version, as last set. */

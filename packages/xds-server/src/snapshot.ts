@@ -5,6 +5,7 @@
  * normalized, and encoded once, so every stream serves the same bytes.
  */
 
+import { createHash } from 'node:crypto';
 import {
   CLUSTER,
   CLUSTER_LOAD_ASSIGNMENT,
@@ -58,9 +59,12 @@ export class Snapshot {
   /**
    * Validates (unless `validate` is false: resources are then only encoded, which lets a test push
    * something a proxy must reject) and indexes a node's resources. Throws a ConfigError naming the
-   * resource (`clusters[1].connect_timeout: ...`) or a duplicate name.
+   * resource (`clusters[1].connect_timeout: ...`) or a duplicate name. Without a `version`, the
+   * version is a digest of the content: the same resources always have the same version (a
+   * proxy that has them is sent nothing, even by a restarted control plane) and different ones
+   * never do.
    */
-  static build(resources: Resources, version: string, { validate = true } = {}): Snapshot {
+  static build(resources: Resources, version?: string, { validate = true } = {}): Snapshot {
     const byType = new Map<string, Map<string, SnapshotResource>>();
     for (const [field, typeName] of PUSH_ORDER) {
       const named = new Map<string, SnapshotResource>();
@@ -88,7 +92,7 @@ export class Snapshot {
       });
       byType.set(typeName, named);
     }
-    return new Snapshot(version, byType, resources);
+    return new Snapshot(version ?? digest(byType), byType, resources);
   }
 
   /** The resources of a type a request asks for: all of them, or those named. */
@@ -97,6 +101,14 @@ export class Snapshot {
     if (names.length === 0) return [...all.values()];
     return names.flatMap((n) => all.get(n) ?? []);
   }
+}
+
+function digest(byType: Map<string, Map<string, SnapshotResource>>): string {
+  const hash = createHash('sha256');
+  for (const [typeName, named] of byType) {
+    for (const r of named.values()) hash.update(`${typeName}\0${JSON.stringify(r.json)}\0`);
+  }
+  return hash.digest('hex').slice(0, 16);
 }
 
 function stripType(value: Record<string, unknown>): Record<string, unknown> {

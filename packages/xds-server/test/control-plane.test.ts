@@ -122,13 +122,19 @@ describe('pushing a lab edit from the in-process API', () => {
     controlPlane = await ControlPlane.start({ host: map.ip('172.31.19.5'), grpcPort: map.port(18000) });
     const nacks: NackEvent[] = [];
     controlPlane.on('nack', (e) => nacks.push(e));
+    const v1 = controlPlane.setSnapshot(
+      'envoy_front_proxy',
+      labResources(map, { endpoints: ['172.31.19.11'] }),
+    );
+    // Versions are digests of the content: the same lab renders to the same version.
+    expect(v1).toMatch(/^[0-9a-f]{16}$/);
     expect(
       controlPlane.setSnapshot('envoy_front_proxy', labResources(map, { endpoints: ['172.31.19.11'] })),
-    ).toBe('1');
+    ).toBe(v1);
     const proxy = await lab.proxy(adsFront(), { self: '172.31.19.2', name: 'front-envoy' });
     const url = `http://${map.ip('172.31.19.2')}:${map.port(80)}/`;
     expect(await tally(url, 2)).toEqual(new Map([['webserver01', 2]]));
-    await controlPlane.waitForAck('envoy_front_proxy', '1');
+    await controlPlane.waitForAck('envoy_front_proxy', v1);
 
     // The API refuses what Envoy would refuse, naming the field, and pushes nothing.
     const invalid = labResources(map, {
@@ -139,19 +145,21 @@ describe('pushing a lab edit from the in-process API', () => {
     expect(() => controlPlane!.setSnapshot('envoy_front_proxy', invalid)).toThrow(
       /clusters\[0\]\.connect_timeout/,
     );
-    expect(controlPlane.snapshot('envoy_front_proxy')?.version).toBe('1');
+    expect(controlPlane.snapshot('envoy_front_proxy')?.version).toBe(v1);
 
     // Pushed anyway (unvalidated), the proxy rejects the cluster: NACK with its error, old cluster kept.
     const version = controlPlane.setSnapshot('envoy_front_proxy', invalid, { validate: false });
     await expect(controlPlane.waitForAck('envoy_front_proxy', version)).rejects.toThrow(
-      /rejected version 2 of type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster: .*connect_timeout/,
+      new RegExp(
+        `rejected version ${version} of type\\.googleapis\\.com/envoy\\.config\\.cluster\\.v3\\.Cluster: .*connect_timeout`,
+      ),
     );
     expect(nacks).toHaveLength(1);
     expect(nacks[0]!.message).toMatch(/resources\[0\]\.connect_timeout: .*\(in Cluster 'webcluster'\)/);
     const status = controlPlane.nodes().find((n) => n.id === 'envoy_front_proxy')!;
     expect(status.types['type.googleapis.com/envoy.config.cluster.v3.Cluster']).toMatchObject({
-      acked: { version: '1' },
-      nacked: { version: '2' },
+      acked: { version: v1 },
+      nacked: { version },
     });
     expect(await stat(proxy.admin, 'cluster_manager.cds.update_rejected')).toBe(1);
     expect(proxy.logs()).toMatch(
@@ -159,7 +167,7 @@ describe('pushing a lab edit from the in-process API', () => {
     );
     const kept = JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as ClusterDump;
     expect(kept.configs[1]!.dynamic_active_clusters![0]).toMatchObject({
-      version_info: '1',
+      version_info: v1,
       cluster: { connect_timeout: '5s' },
     });
     expect(await tally(url, 2)).toEqual(new Map([['webserver01', 2]]));
@@ -176,7 +184,7 @@ describe('pushing a lab edit from the in-process API', () => {
     });
     const applied = JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as ClusterDump;
     expect(applied.configs[1]!.dynamic_active_clusters![0]).toMatchObject({
-      version_info: '3',
+      version_info: next,
       cluster: { connect_timeout: '1s' },
     });
     await until('both endpoints', async () => (await tally(url, 4)).size === 2);
