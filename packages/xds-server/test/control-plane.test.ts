@@ -182,11 +182,12 @@ describe('pushing a lab edit from the in-process API', () => {
         (t) => `type.googleapis.com/envoy.config.${t === 'Cluster' ? 'cluster' : 'endpoint'}.v3.${t}`,
       ),
     });
-    const applied = JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as ClusterDump;
-    expect(applied.configs[1]!.dynamic_active_clusters![0]).toMatchObject({
-      version_info: next,
-      cluster: { connect_timeout: '1s' },
-    });
+    // Accepted (ACKed) at once; active once the replacement cluster has warmed with its endpoints.
+    const active = async () =>
+      (JSON.parse((await request(`${proxy.admin}/config_dump`)).body) as ClusterDump).configs[1]!
+        .dynamic_active_clusters![0]!;
+    await until('the new cluster to be active', async () => (await active()).version_info === next);
+    expect((await active()).cluster.connect_timeout).toBe('1s');
     await until('both endpoints', async () => (await tally(url, 4)).size === 2);
 
     // A listener whose inline routes name a cluster that does not exist: valid protos, but Envoy
@@ -301,9 +302,10 @@ describe('listeners replaced or removed over LDS drain', () => {
       await controlPlane.waitForAck('envoy_front_proxy', v2, {
         typeUrls: ['type.googleapis.com/envoy.config.listener.v3.Listener'],
       });
+      // Active once it took over the socket: the second listener created.
       await until(
         'the new listener',
-        async () => (await stat(proxy.admin, 'listener_manager.listener_modified')) === 1,
+        async () => (await stat(proxy.admin, 'listener_manager.listener_create_success')) === 2,
       );
       expect((await request(`${base}/fast`)).status).toBe(200);
       expect(await stat(proxy.admin, 'http.http_v2.downstream_rq_total')).toBe(1);

@@ -244,6 +244,11 @@ describe('LAB 2 lds-cds-filesystem', () => {
       'the second update of listener_http_1',
       async () => proxy.logs().split("lds: add/update listener 'listener_http_1'").length > updates,
     );
+    // The update is in once the new listener took over the socket (the log line comes before that).
+    await until(
+      'the updated listener to be active',
+      async () => (await stat(proxy.admin, 'listener_manager.listener_create_success')) === 3,
+    );
     // listener_http is unmodified by every edit: added once, never updated.
     expect(proxy.logs().split("lds: add/update listener 'listener_http'\n").length).toBe(2);
     expect(await tally(`http://${front}:${map.port(8080)}/`, 4)).toEqual(new Map([['webserver01', 4]]));
