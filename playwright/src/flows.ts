@@ -37,7 +37,13 @@ export async function startLoad(
   if (options.concurrency) await page.locator('#load-conc').fill(String(options.concurrency));
   if (options.path) await page.locator('#load-path').fill(options.path);
   await page.getByTestId('load-start').click();
-  await page.getByTestId('load-stop').waitFor({ timeout: 15_000 });
+  const panel = page.getByTestId('load-panel');
+  await Promise.race([
+    page.getByTestId('load-stop').waitFor({ timeout: 15_000 }),
+    panel.getByRole('alert').waitFor({ timeout: 15_000 }),
+  ]);
+  if (await panel.getByRole('alert').count())
+    throw new Error(`the load generator did not start: ${await panel.getByRole('alert').textContent()}`);
 }
 
 /** The share (whole percent) an edge's label shows, or undefined before the overlay has one. */

@@ -6,7 +6,9 @@ import {
   MiniMap,
   type NodeChange,
   ReactFlow,
+  type ReactFlowState,
   useReactFlow,
+  useStore,
 } from '@xyflow/react';
 import { type DragEvent, useCallback, useMemo, useRef, useState } from 'react';
 import { edgeForConnection } from '../editor/handles.js';
@@ -29,6 +31,10 @@ const KIND_COLOUR: Record<string, string> = {
   controlPlane: '#f43f5e',
 };
 
+/** Below this zoom, text on nodes and edges is too small to read, and is not drawn (see styles.css). */
+export const DETAIL_ZOOM = 0.45;
+const isFar = (s: ReactFlowState) => s.transform[2] < DETAIL_ZOOM;
+
 function minimapColour(n: LabFlowNode): string {
   return KIND_COLOUR[n.data.node.kind] ?? '#94a3b8';
 }
@@ -45,6 +51,7 @@ export function Canvas({ issueCounts, onRefused }: Props) {
   const lab = useEditor(store, (s) => s.lab);
   const selection = useEditor(store, (s) => s.selection);
   const { screenToFlowPosition } = useReactFlow();
+  const far = useStore(isFar);
   const cache = useRef(new FlowCache()).current;
   const [sizes, setSizes] = useState<ReadonlyMap<string, { width: number; height: number }>>(new Map());
 
@@ -163,9 +170,10 @@ export function Canvas({ issueCounts, onRefused }: Props) {
       maxZoom={2.5}
       onlyRenderVisibleElements
       proOptions={{ hideAttribution: true }}
-      className="bg-slate-50"
+      className={`bg-slate-50 ${far ? 'mc-far' : ''}`}
     >
-      <Background gap={24} size={1} color="#cbd5e1" />
+      {/* Zoomed far out the dots crowd into a grey wash that costs a full repaint per pan step. */}
+      {!far && <Background gap={24} size={1} color="#cbd5e1" />}
       <MiniMap
         pannable
         zoomable

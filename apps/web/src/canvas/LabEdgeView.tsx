@@ -42,7 +42,7 @@ function LabEdgeViewImpl(props: EdgeProps<LabFlowEdge>) {
       {(data?.label || data?.weight || state) && (
         <EdgeLabelRenderer>
           <div
-            className="nodrag nopan pointer-events-auto absolute z-10 rounded border border-slate-200 bg-white/90 px-1.5 py-px font-mono text-[10px] text-slate-600 shadow-sm"
+            className="mc-detail nodrag nopan pointer-events-auto absolute z-10 rounded border border-slate-200 bg-white px-1.5 py-px font-mono text-[10px] text-slate-600"
             style={{ transform: `translate(-50%, -50%) translate(${labelX}px, ${labelY}px)` }}
             data-testid={`edge-label-${id}`}
           >

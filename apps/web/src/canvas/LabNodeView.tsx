@@ -54,7 +54,7 @@ function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
     <div
       data-testid={`node-${id}`}
       data-health={health ?? 'none'}
-      className={`min-w-48 rounded-lg border bg-white shadow-sm transition-colors ${
+      className={`min-w-48 rounded-lg border bg-white transition-colors ${
         selected
           ? 'border-blue-500 ring-2 ring-blue-200'
           : issues?.errors
@@ -76,7 +76,7 @@ function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
         </span>
         <div className="min-w-0 flex-1">
           <div className="truncate text-sm font-semibold text-slate-800">{title}</div>
-          <div className="truncate text-[11px] text-slate-500">{subtitle}</div>
+          <div className="mc-detail truncate text-[11px] text-slate-500">{subtitle}</div>
         </div>
         {issues?.errors ? (
           <span
@@ -102,7 +102,7 @@ function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
         )}
       </div>
       {chips.length > 0 && (
-        <div className="flex flex-wrap gap-1 px-3 pt-1.5">
+        <div className="mc-detail flex flex-wrap gap-1 px-3 pt-1.5">
           {chips.map((c) => (
             <span
               key={`${c.direction}:${c.port}:${c.protocol}`}
@@ -132,7 +132,7 @@ function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
             key={r.id}
             className="relative flex items-center justify-end px-3 py-0.5 text-[11px] text-slate-600"
           >
-            <span className="truncate font-mono" title={`${r.direction} listener ${r.listener}`}>
+            <span className="mc-detail truncate font-mono" title={`${r.direction} listener ${r.listener}`}>
               {r.direction === 'egress' ? '↗ ' : ''}
               {r.label}
             </span>

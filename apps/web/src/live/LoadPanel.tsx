@@ -70,17 +70,14 @@ export function LoadPanel({ lab, labId }: { lab: Lab; labId: string }) {
     };
   };
   const onError = (err: unknown) => setError(errorInfo(err).message);
-  const start = useMutation({
-    ...trpc.loadgen.start.mutationOptions(),
-    onError,
-    onSuccess: () => setError(undefined),
-  });
-  const update = useMutation({
-    ...trpc.loadgen.update.mutationOptions(),
-    onError,
-    onSuccess: () => setError(undefined),
-  });
-  const stop = useMutation({ ...trpc.loadgen.stop.mutationOptions(), onError });
+  // A mutation's answer is the generator's state: shown at once, before the next watch message.
+  const onSuccess = (snapshot: LoadSnapshots[number]) => {
+    setError(undefined);
+    setSnapshots((prev) => [snapshot, ...prev.filter((s) => s.id !== snapshot.id)]);
+  };
+  const start = useMutation({ ...trpc.loadgen.start.mutationOptions(), onError, onSuccess });
+  const update = useMutation({ ...trpc.loadgen.update.mutationOptions(), onError, onSuccess });
+  const stop = useMutation({ ...trpc.loadgen.stop.mutationOptions(), onError, onSuccess });
 
   const [node, listener] = target.split('/');
   return (

@@ -6,6 +6,7 @@ import { clusterName, type Lab, LabIndex, type LabNode } from '@meshcraft/topolo
 import { useMutation } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
 import { errorInfo, useTRPC } from '../api/trpc.js';
+import type { Selection } from '../editor/store.js';
 
 type Probe = 'livez' | 'readyz';
 
@@ -217,4 +218,23 @@ export function NodeActions({ lab, labId, node }: { lab: Lab; labId: string; nod
       )}
     </section>
   );
+}
+
+/** The live actions for the selection: a node's, or the split slider of a selected route edge. */
+export function LiveActions({ lab, labId, selection }: { lab: Lab; labId: string; selection: Selection }) {
+  if (selection.nodes.length === 1 && selection.edges.length === 0) {
+    const node = lab.spec.nodes.find((n) => n.id === selection.nodes[0]);
+    return node ? <NodeActions lab={lab} labId={labId} node={node} /> : null;
+  }
+  if (selection.edges.length === 1 && selection.nodes.length === 0) {
+    const edge = lab.spec.edges.find((e) => e.id === selection.edges[0]);
+    if (!edge || edge.kind === 'membership') return null;
+    const split = splitsOf(lab, edge.from.node).find((s) => s.route === edge.from.route);
+    return split ? (
+      <div className="border-t border-slate-200 bg-slate-50 px-3 py-2">
+        <SplitSlider labId={labId} node={edge.from.node} split={split} />
+      </div>
+    ) : null;
+  }
+  return null;
 }

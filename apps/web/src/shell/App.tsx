@@ -17,16 +17,9 @@ import {
 import { LabStore, useEditor } from '../editor/store.js';
 import { Inspector } from '../inspector/Inspector.js';
 import { FrameStore } from '../live/frames.js';
-import { LoadPanel } from '../live/LoadPanel.js';
-import { LogsPanel } from '../live/LogsPanel.js';
-import { NodeActions, SplitSlider, splitsOf } from '../live/NodeActions.js';
-import { RunProgress } from '../live/RunProgress.js';
 import { LiveOverlay } from '../live/store.js';
-import { TrafficPanel } from '../live/TrafficPanel.js';
 import { type Driver, useRun } from '../live/useRun.js';
 import type { LabKey } from './drafts.js';
-import { HelpOverlay } from './HelpOverlay.js';
-import { base64ToBlob, downloadBlob, downloadLabYaml, readImportFile } from './importExport.js';
 import { LabList } from './LabList.js';
 import { Palette } from './Palette.js';
 import { ProblemsPanel } from './ProblemsPanel.js';
@@ -34,7 +27,15 @@ import { SaveIndicator } from './SaveIndicator.js';
 import { commandFor, isTyping } from './shortcuts.js';
 import { useLabDocument } from './useLabDocument.js';
 
+// Loaded when first shown: the renderer, and everything that only matters once a lab runs.
 const ConfigView = lazy(() => import('../config/ConfigView.js'));
+const TrafficPanel = lazy(() => import('../live/TrafficPanel.js').then((m) => ({ default: m.TrafficPanel })));
+const LoadPanel = lazy(() => import('../live/LoadPanel.js').then((m) => ({ default: m.LoadPanel })));
+const LogsPanel = lazy(() => import('../live/LogsPanel.js').then((m) => ({ default: m.LogsPanel })));
+const RunProgress = lazy(() => import('../live/RunProgress.js').then((m) => ({ default: m.RunProgress })));
+const LiveActions = lazy(() => import('../live/NodeActions.js').then((m) => ({ default: m.LiveActions })));
+const HelpOverlay = lazy(() => import('./HelpOverlay.js').then((m) => ({ default: m.HelpOverlay })));
+const importExport = () => import('./importExport.js');
 
 type Tab = 'problems' | 'config' | 'traffic' | 'load' | 'logs';
 
@@ -160,7 +161,7 @@ function Console({ editor }: { editor: EditorContextValue }) {
   };
 
   const onImport = async (file: File) => {
-    const read = await readImportFile(file);
+    const read = await (await importExport()).readImportFile(file);
     if ('issues' in read) {
       notify({
         tone: 'error',
@@ -194,6 +195,7 @@ function Console({ editor }: { editor: EditorContextValue }) {
 
   const onExport = async () => {
     const s = store.getState();
+    const { base64ToBlob, downloadBlob, downloadLabYaml } = await importExport();
     if (!labId || s.revision !== s.savedRevision) {
       downloadLabYaml(s.lab);
       notify({
@@ -283,14 +285,6 @@ function Console({ editor }: { editor: EditorContextValue }) {
   const selectedNode =
     selection.nodes.length === 1 && selection.edges.length === 0
       ? lab.spec.nodes.find((n) => n.id === selection.nodes[0])
-      : undefined;
-  const selectedEdge =
-    selection.edges.length === 1 && selection.nodes.length === 0
-      ? lab.spec.edges.find((e) => e.id === selection.edges[0])
-      : undefined;
-  const edgeSplit =
-    selectedEdge && selectedEdge.kind !== 'membership'
-      ? splitsOf(lab, selectedEdge.from.node).find((s) => s.route === selectedEdge.from.route)
       : undefined;
   const onRefused = useCallback(
     (m: string) => notify({ tone: 'error', title: `Cannot connect: ${m}` }),
@@ -450,15 +444,17 @@ function Console({ editor }: { editor: EditorContextValue }) {
           </div>
           {showProgress && (run.events.length > 0 || run.failure) && (
             <div className="absolute right-3 top-3 z-10">
-              <RunProgress
-                events={run.events}
-                failure={run.failure}
-                running={run.busy}
-                onClose={() => {
-                  setShowProgress(false);
-                  run.dismissFailure();
-                }}
-              />
+              <Suspense fallback={null}>
+                <RunProgress
+                  events={run.events}
+                  failure={run.failure}
+                  running={run.busy}
+                  onClose={() => {
+                    setShowProgress(false);
+                    run.dismissFailure();
+                  }}
+                />
+              </Suspense>
             </div>
           )}
           <div
@@ -523,17 +519,15 @@ function Console({ editor }: { editor: EditorContextValue }) {
           </div>
           {showBottom && (
             <div className="min-h-0 flex-1 overflow-auto" role="tabpanel">
-              {tab === 'problems' && <ProblemsPanel issues={issues} lab={lab} />}
-              {tab === 'config' && (
-                <Suspense fallback={<p className="p-3 text-sm text-slate-500">Loading the renderer…</p>}>
-                  <ConfigView lab={lab} issues={issues} selectedNode={selectedNode?.id} />
-                </Suspense>
-              )}
-              {tab === 'traffic' && running && <TrafficPanel lab={lab} frames={frames} />}
-              {tab === 'load' && running && labId && <LoadPanel lab={lab} labId={labId} />}
-              {tab === 'logs' && running && labId && (
-                <LogsPanel lab={lab} labId={labId} node={selectedNode?.id} />
-              )}
+              <Suspense fallback={<p className="p-3 text-sm text-slate-500">Loading…</p>}>
+                {tab === 'problems' && <ProblemsPanel issues={issues} lab={lab} />}
+                {tab === 'config' && <ConfigView lab={lab} issues={issues} selectedNode={selectedNode?.id} />}
+                {tab === 'traffic' && running && <TrafficPanel lab={lab} frames={frames} />}
+                {tab === 'load' && running && labId && <LoadPanel lab={lab} labId={labId} />}
+                {tab === 'logs' && running && labId && (
+                  <LogsPanel lab={lab} labId={labId} node={selectedNode?.id} />
+                )}
+              </Suspense>
             </div>
           )}
         </div>
@@ -544,18 +538,18 @@ function Console({ editor }: { editor: EditorContextValue }) {
           issues={issues}
           footer={
             running && labId ? (
-              selectedNode ? (
-                <NodeActions lab={lab} labId={labId} node={selectedNode} />
-              ) : edgeSplit && selectedEdge?.kind !== 'membership' && selectedEdge ? (
-                <div className="border-t border-slate-200 bg-slate-50 px-3 py-2">
-                  <SplitSlider labId={labId} node={selectedEdge.from.node} split={edgeSplit} />
-                </div>
-              ) : null
+              <Suspense fallback={null}>
+                <LiveActions lab={lab} labId={labId} selection={selection} />
+              </Suspense>
             ) : null
           }
         />
       </aside>
-      {help && <HelpOverlay onClose={() => setHelp(false)} />}
+      {help && (
+        <Suspense fallback={null}>
+          <HelpOverlay onClose={() => setHelp(false)} />
+        </Suspense>
+      )}
     </div>
   );
 }

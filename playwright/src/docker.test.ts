@@ -1,0 +1,80 @@
+/**
+ * One lab up on the Docker driver from the browser: progress per container with the driver shown,
+ * traffic through real containers, down. The runtime image is built on first use (with progress).
+ */
+import { execFileSync } from 'node:child_process';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bringDown, bringUp, edgeShare, openLibraryLab, startLoad } from './flows.js';
+import {
+  type Console,
+  checkPrerequisites,
+  launchBrowser,
+  openConsole,
+  pageErrors,
+  screenshot,
+  startConsole,
+  waitUntil,
+} from './harness.js';
+
+const LAB = 'traffic-split';
+
+function dockerAnswers(): boolean {
+  try {
+    execFileSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let server: Console;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  checkPrerequisites();
+  // The suite's system step (scripts/ensure-system-deps.sh) starts the engine; without one this test cannot say anything.
+  if (!dockerAnswers())
+    throw new Error('no Docker engine answers: start it (scripts/ensure-system-deps.sh does, as root)');
+  server = await startConsole();
+  browser = await launchBrowser();
+  page = await openConsole(browser, server.url);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.cli(['down', LAB]);
+  await server?.stop();
+});
+
+describe('the Docker driver', () => {
+  it('brings the traffic-split lab up in containers, showing each one', async () => {
+    await openLibraryLab(page, LAB);
+    const ms = await bringUp(page, 'docker', 600_000);
+    console.log(`up (docker) took ${ms} ms in the browser`);
+    expect(await page.getByTestId('down').textContent()).toContain('docker');
+    expect(await page.getByTestId('driver').textContent()).toContain('docker');
+    const rows = await page.locator('[data-testid^="container-"]').count();
+    expect(rows).toBeGreaterThanOrEqual(5);
+    await screenshot(page, 'up-progress-docker');
+  });
+
+  it('carries traffic through the containers', async () => {
+    await startLoad(page, { rate: 40, concurrency: 2, path: '/hostname' });
+    await waitUntil(
+      'both versions get traffic',
+      30_000,
+      async () => [await edgeShare(page, 'split-v10'), await edgeShare(page, 'split-v11')],
+      ([a, b]) => (a ?? 0) > 20 && (b ?? 0) > 20,
+    );
+    await page.getByTestId('tab-traffic').click();
+    await page.waitForTimeout(2000);
+    await screenshot(page, 'running-docker');
+  });
+
+  it('brings it down again', async () => {
+    await bringDown(page);
+    expect(pageErrors(page)).toEqual([]);
+  });
+});
