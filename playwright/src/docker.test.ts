@@ -58,7 +58,8 @@ describe('the Docker driver', () => {
     const rows = await page.locator('[data-testid^="container-"]').count();
     expect(rows).toBeGreaterThanOrEqual(5);
     await screenshot(page, 'up-progress-docker');
-  });
+    // A first run builds the runtime image, which can take minutes on a fresh machine.
+  }, 660_000);
 
   it('carries traffic through the containers', async () => {
     await startLoad(page, { rate: 40, concurrency: 2, path: '/hostname' });

@@ -19,11 +19,14 @@ export const SERIES_COLOURS = [
 
 const W = 560;
 const H = 150;
-const SPAN_MS = 60_000;
+/** The chart shows at most the last minute, and at least ten seconds, of what it has. */
+const MAX_SPAN_MS = 60_000;
+const MIN_SPAN_MS = 10_000;
 
 export const ShareChart = memo(function ShareChart({ series, now }: { series: ShareSeries; now: number }) {
-  const points = series.points.filter((p) => p.at >= now - SPAN_MS);
-  const x = (at: number) => ((at - (now - SPAN_MS)) / SPAN_MS) * W;
+  const points = series.points.filter((p) => p.at >= now - MAX_SPAN_MS);
+  const span = Math.min(MAX_SPAN_MS, Math.max(MIN_SPAN_MS, now - (points[0]?.at ?? now)));
+  const x = (at: number) => ((at - (now - span)) / span) * W;
   const y = (v: number) => H - v * H;
   const bands = series.keys.map((_, k) => {
     const top: string[] = [];
@@ -44,7 +47,7 @@ export const ShareChart = memo(function ShareChart({ series, now }: { series: Sh
         className="h-36 min-w-0 flex-1 rounded border border-slate-200 bg-white"
         preserveAspectRatio="none"
         role="img"
-        aria-label="shares over the last minute"
+        aria-label={`shares over the last ${Math.round(span / 1000)} seconds`}
       >
         {[0.25, 0.5, 0.75].map((g) => (
           <line key={g} x1={0} x2={W} y1={y(g)} y2={y(g)} stroke="#e2e8f0" strokeDasharray="3 3" />

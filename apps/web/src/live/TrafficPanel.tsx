@@ -25,7 +25,7 @@ export function TrafficPanel({ lab, frames: store }: { lab: Lab; frames: FrameSt
   );
   return (
     <div className="flex gap-4 p-3" data-testid="traffic">
-      <div className="w-[36rem] shrink-0">
+      <div className="w-[30rem] shrink-0">
         <label className="mb-1 flex items-center gap-2 text-xs text-slate-600">
           Shares of
           <select
@@ -43,48 +43,50 @@ export function TrafficPanel({ lab, frames: store }: { lab: Lab; frames: FrameSt
         </label>
         {series && <ShareChart series={series} now={last.at} />}
       </div>
-      <table className="h-fit min-w-0 flex-1 text-xs tabular-nums" data-testid="counters">
-        <thead className="text-left text-slate-500">
-          <tr>
-            <th className="pr-2 font-medium">proxy</th>
-            <th className="pr-2 font-medium">cluster</th>
-            <th className="pr-2 text-right font-medium">rq/s</th>
-            <th className="pr-2 text-right font-medium">2xx</th>
-            <th className="pr-2 text-right font-medium">4xx</th>
-            <th className="pr-2 text-right font-medium">5xx</th>
-            <th className="pr-2 text-right font-medium">healthy</th>
-            <th className="pr-2 text-right font-medium">ejected</th>
-            <th className="pr-2 text-right font-medium">overflow</th>
-            <th className="pr-2 text-right font-medium">retries</th>
-            <th className="text-right font-medium">HC fails</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map(({ proxy, c }) => (
-            <tr key={`${proxy}/${c.name}`} className="border-t border-slate-100">
-              <td className="pr-2 font-mono">{proxy}</td>
-              <td className="pr-2 font-mono">{c.name}</td>
-              <td className="pr-2 text-right font-semibold">{fmt(c.rps)}</td>
-              <td className="pr-2 text-right">{fmt(c.responses['2xx'])}</td>
-              <td className="pr-2 text-right">{fmt(c.responses['4xx'])}</td>
-              <td className={`pr-2 text-right ${c.responses['5xx'] > 0 ? 'text-red-600' : ''}`}>
-                {fmt(c.responses['5xx'])}
-              </td>
-              <td
-                className={`pr-2 text-right ${c.membership.healthy < c.membership.total ? 'text-red-600' : ''}`}
-              >
-                {c.membership.healthy}/{c.membership.total}
-              </td>
-              <td className="pr-2 text-right">{c.ejectionsActive}</td>
-              <td className="pr-2 text-right">
-                {(c.counters.pendingOverflow ?? 0) + (c.counters.connectionOverflow ?? 0)}
-              </td>
-              <td className="pr-2 text-right">{c.counters.retries ?? 0}</td>
-              <td className="text-right">{c.counters.healthCheckFailures ?? 0}</td>
+      <div className="min-w-0 flex-1 overflow-x-auto">
+        <table className="h-fit w-full text-xs tabular-nums" data-testid="counters">
+          <thead className="text-left text-slate-500">
+            <tr>
+              <th className="pr-2 font-medium">proxy</th>
+              <th className="pr-2 font-medium">cluster</th>
+              <th className="pr-2 text-right font-medium">rq/s</th>
+              <th className="pr-2 text-right font-medium">2xx</th>
+              <th className="pr-2 text-right font-medium">4xx</th>
+              <th className="pr-2 text-right font-medium">5xx</th>
+              <th className="pr-2 text-right font-medium">healthy</th>
+              <th className="pr-2 text-right font-medium">ejected</th>
+              <th className="pr-2 text-right font-medium">overflow</th>
+              <th className="pr-2 text-right font-medium">retries</th>
+              <th className="text-right font-medium">HC fails</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {rows.map(({ proxy, c }) => (
+              <tr key={`${proxy}/${c.name}`} className="border-t border-slate-100">
+                <td className="pr-2 font-mono">{proxy}</td>
+                <td className="pr-2 font-mono">{c.name}</td>
+                <td className="pr-2 text-right font-semibold">{fmt(c.rps)}</td>
+                <td className="pr-2 text-right">{fmt(c.responses['2xx'])}</td>
+                <td className="pr-2 text-right">{fmt(c.responses['4xx'])}</td>
+                <td className={`pr-2 text-right ${c.responses['5xx'] > 0 ? 'text-red-600' : ''}`}>
+                  {fmt(c.responses['5xx'])}
+                </td>
+                <td
+                  className={`pr-2 text-right ${c.membership.healthy < c.membership.total ? 'text-red-600' : ''}`}
+                >
+                  {c.membership.healthy}/{c.membership.total}
+                </td>
+                <td className="pr-2 text-right">{c.ejectionsActive}</td>
+                <td className="pr-2 text-right">
+                  {(c.counters.pendingOverflow ?? 0) + (c.counters.connectionOverflow ?? 0)}
+                </td>
+                <td className="pr-2 text-right">{c.counters.retries ?? 0}</td>
+                <td className="text-right">{c.counters.healthCheckFailures ?? 0}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </div>
   );
 }

@@ -29,11 +29,18 @@ import { useLabDocument } from './useLabDocument.js';
 
 // Loaded when first shown: the renderer, and everything that only matters once a lab runs.
 const ConfigView = lazy(() => import('../config/ConfigView.js'));
-const TrafficPanel = lazy(() => import('../live/TrafficPanel.js').then((m) => ({ default: m.TrafficPanel })));
-const LoadPanel = lazy(() => import('../live/LoadPanel.js').then((m) => ({ default: m.LoadPanel })));
-const LogsPanel = lazy(() => import('../live/LogsPanel.js').then((m) => ({ default: m.LogsPanel })));
-const RunProgress = lazy(() => import('../live/RunProgress.js').then((m) => ({ default: m.RunProgress })));
-const LiveActions = lazy(() => import('../live/NodeActions.js').then((m) => ({ default: m.LiveActions })));
+const liveChunks = {
+  traffic: () => import('../live/TrafficPanel.js'),
+  load: () => import('../live/LoadPanel.js'),
+  logs: () => import('../live/LogsPanel.js'),
+  progress: () => import('../live/RunProgress.js'),
+  actions: () => import('../live/NodeActions.js'),
+};
+const TrafficPanel = lazy(() => liveChunks.traffic().then((m) => ({ default: m.TrafficPanel })));
+const LoadPanel = lazy(() => liveChunks.load().then((m) => ({ default: m.LoadPanel })));
+const LogsPanel = lazy(() => liveChunks.logs().then((m) => ({ default: m.LogsPanel })));
+const RunProgress = lazy(() => liveChunks.progress().then((m) => ({ default: m.RunProgress })));
+const LiveActions = lazy(() => liveChunks.actions().then((m) => ({ default: m.LiveActions })));
 const HelpOverlay = lazy(() => import('./HelpOverlay.js').then((m) => ({ default: m.HelpOverlay })));
 const importExport = () => import('./importExport.js');
 
@@ -133,6 +140,10 @@ function Console({ editor }: { editor: EditorContextValue }) {
   useEffect(() => {
     if (running) setTab((t) => (t === 'problems' || t === 'config' ? 'traffic' : t));
   }, [running]);
+  // Fetch the running-lab panels while the lab comes up, so they are there when it is.
+  useEffect(() => {
+    if (running || run.busy) for (const load of Object.values(liveChunks)) void load();
+  }, [running, run.busy]);
 
   const save = doc.save;
   const onSave = useCallback(async () => {
