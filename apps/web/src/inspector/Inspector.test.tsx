@@ -7,18 +7,20 @@ import { LabStore, useEditor } from '../editor/store.js';
 import { LiveOverlay } from '../live/store.js';
 import { Inspector } from './Inspector.js';
 
+/** The inspector fed with the issues of the store's current lab, as the console feeds it. */
+function Harness({ store }: { store: LabStore }) {
+  const current = useEditor(store, (s) => s.lab);
+  return <Inspector issues={validateLab(current)} />;
+}
+
 function setup() {
   let lab = addNode(emptyLab('t'), 'cluster', { x: 0, y: 0 }).lab;
   lab = addNode(lab, 'cluster', { x: 300, y: 0 }).lab;
   const store = new LabStore(lab);
   store.select({ nodes: ['cluster'], edges: [] });
-  function Harness() {
-    const current = useEditor(store, (s) => s.lab);
-    return <Inspector issues={validateLab(current)} />;
-  }
   render(
     <EditorContext.Provider value={{ store, live: new LiveOverlay() }}>
-      <Harness />
+      <Harness store={store} />
     </EditorContext.Provider>,
   );
   return store;
