@@ -122,4 +122,16 @@ describe('bad input', () => {
     await screenshot(page, 'docker-missing');
     expect(pageErrors(page)).toEqual([]);
   });
+
+  it('when the server goes away: says so, a save fails with a reason, and the edit stays', async () => {
+    await page.getByTestId('node-front-envoy').click();
+    await page.locator('[id="field:spec.nodes[0].label"]').fill('edge proxy');
+    await server.stop();
+    await page.getByTestId('connection-lost').waitFor({ timeout: 20_000 });
+    await page.keyboard.press('Control+s');
+    await expect.poll(() => page.getByTestId('save-state').getAttribute('data-state')).toBe('error');
+    expect(await page.getByTestId('save-state').textContent()).toContain('does not answer');
+    expect(await page.locator('[id="field:spec.nodes[0].label"]').inputValue()).toBe('edge proxy');
+    await screenshot(page, 'server-gone');
+  });
 });

@@ -97,6 +97,25 @@ describe('drawing a lab', () => {
     await expect.poll(() => edges(page)).toBe(3);
   });
 
+  it('copies and pastes with the keyboard, and deletes a multi-selection', async () => {
+    await page.locator('[data-testid="node-service"]').click();
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await expect.poll(() => nodes(page)).toBe(5);
+    expect(await page.locator('[data-testid="node-service-3"]').count()).toBe(1);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => nodes(page)).toBe(4);
+
+    await page.locator('[data-testid="node-service"]').click();
+    await page.locator('[data-testid="node-service-2"]').click({ modifiers: ['Shift'] });
+    await expect.poll(() => page.locator('.react-flow__node.selected').count()).toBe(2);
+    await page.keyboard.press('Delete');
+    await expect.poll(() => nodes(page)).toBe(2);
+    await page.keyboard.press('Control+z');
+    await expect.poll(() => nodes(page)).toBe(4);
+    await expect.poll(() => edges(page)).toBe(3);
+  });
+
   it('shows the rendered Envoy config and compose file as the graph changes', async () => {
     await page.locator('[data-testid="node-front-proxy"]').click();
     await page.getByTestId('tab-config').click();

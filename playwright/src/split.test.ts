@@ -93,6 +93,26 @@ describe('traffic split, live', () => {
     await screenshot(page, 'traffic-split-20-80');
   });
 
+  it('stops a node and starts it again, and the canvas shows it', async () => {
+    await page.getByTestId('node-demoapp-v1-1').click();
+    const actions = page.getByTestId('node-actions');
+    await actions.getByRole('button', { name: 'stop', exact: true }).click();
+    await waitUntil(
+      'the node shows stopped',
+      20_000,
+      () => page.getByTestId('node-demoapp-v1-1').getAttribute('data-health'),
+      (h) => h === 'stopped',
+    );
+    await screenshot(page, 'node-stopped');
+    await actions.getByRole('button', { name: 'start', exact: true }).click();
+    await waitUntil(
+      'the node runs again',
+      30_000,
+      () => page.getByTestId('node-demoapp-v1-1').getAttribute('data-health'),
+      (h) => h === 'healthy',
+    );
+  });
+
   it('brings the lab down', async () => {
     await bringDown(page);
     expect(pageErrors(page)).toEqual([]);

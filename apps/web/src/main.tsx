@@ -7,14 +7,14 @@ import { ErrorBoundary } from './shell/ErrorBoundary.js';
 import '@xyflow/react/dist/style.css';
 import './styles.css';
 
-const { trpcClient, queryClient } = createClients();
+const { trpcClient, queryClient, wsClient } = createClients();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <QueryClientProvider client={queryClient}>
       <TRPCProvider trpcClient={trpcClient} queryClient={queryClient}>
         <ErrorBoundary>
-          <App />
+          <App ws={wsClient} />
         </ErrorBoundary>
       </TRPCProvider>
     </QueryClientProvider>

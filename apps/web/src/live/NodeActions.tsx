@@ -176,7 +176,7 @@ export function NodeActions({ lab, labId, node }: { lab: Lab; labId: string; nod
           (['livez', 'readyz'] as const).map((p) => (
             <Segmented
               key={`${t}/${p}`}
-              label={`${replicas > 1 ? `${t} ` : ''}${p}`}
+              label={`${replicas > 1 ? `replica ${t.slice(node.id.length + 1)} ` : ''}${p}`}
               value={probeValues.get(`${labId}/${t}/${p}`) ?? 'OK'}
               options={['OK', 'FAIL'] as const}
               onChange={(v) => setProbe(t, p, v)}

@@ -2,7 +2,8 @@ import { errorsOf, type Issue, validateLab } from '@meshcraft/topology';
 import { useQuery } from '@tanstack/react-query';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { lazy, Suspense, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
-import { errorInfo, useTRPC, useTRPCClient } from '../api/trpc.js';
+import { ConnectionBanner } from '../api/connection.js';
+import { type createClients, errorInfo, useTRPC, useTRPCClient } from '../api/trpc.js';
 import { Canvas } from '../canvas/Canvas.js';
 import { countIssues, EditorContext, type EditorContextValue } from '../canvas/context.js';
 import { autoLayout } from '../editor/autolayout.js';
@@ -51,7 +52,9 @@ function readHash(): LabKey | undefined {
   return m ? { source: m[1] as LabKey['source'], name: decodeURIComponent(m[2]!) } : undefined;
 }
 
-export function App() {
+type WSClient = ReturnType<typeof createClients>['wsClient'];
+
+export function App({ ws }: { ws: WSClient }) {
   const editor: EditorContextValue = useMemo(
     () => ({ store: new LabStore(emptyLab('untitled')), live: new LiveOverlay() }),
     [],
@@ -59,7 +62,7 @@ export function App() {
   return (
     <EditorContext.Provider value={editor}>
       <ReactFlowProvider>
-        <Console editor={editor} />
+        <Console editor={editor} ws={ws} />
       </ReactFlowProvider>
     </EditorContext.Provider>
   );
@@ -72,7 +75,7 @@ interface Notice {
   lines?: string[];
 }
 
-function Console({ editor }: { editor: EditorContextValue }) {
+function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
   const { store, live } = editor;
   const trpc = useTRPC();
   const client = useTRPCClient();
@@ -340,6 +343,7 @@ function Console({ editor }: { editor: EditorContextValue }) {
             </button>
           </span>
         )}
+        <ConnectionBanner ws={ws} />
         <div className="ml-auto flex items-center gap-1">
           <ToolButton label="Undo (Ctrl+Z)" onClick={() => store.undo()} disabled={!canUndo} testId="undo">
             ↶

@@ -38,7 +38,7 @@ export function SaveIndicator({ state, onShowProblems }: { state: SaveState; onS
     case 'failed':
       return (
         <span
-          className={`${base} max-w-md text-red-700`}
+          className={`${base} min-w-0 max-w-md text-red-700`}
           data-testid="save-state"
           data-state="error"
           role="alert"
