@@ -13,7 +13,7 @@ import {
   type NodeStatus,
   type PushEvent,
 } from './discovery.js';
-import { startGrpcServer } from './grpc.js';
+import { GrpcTransport } from './grpc.js';
 import { startRestServer } from './rest.js';
 import { type Resources, Snapshot } from './snapshot.js';
 
@@ -47,37 +47,67 @@ export interface ControlPlaneEvents {
   disconnect: [{ nodeId: string; stream: string }];
 }
 
+/** A node's NACK of the version `waitForAck` waited for. */
+export class RejectedError extends Error {
+  constructor(readonly nack: NackEvent) {
+    super(`node '${nack.nodeId}' rejected version ${nack.version} of ${nack.typeUrl}: ${nack.message}`);
+    this.name = 'RejectedError';
+  }
+}
+
 export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
-  private constructor(
-    readonly grpcPort: number,
-    readonly restPort: number | undefined,
-    private readonly closers: (() => Promise<void>)[],
-    private readonly discovery: DiscoveryServer,
-  ) {
+  private readonly discovery = new DiscoveryServer();
+  private readonly grpc = new GrpcTransport(this.discovery);
+  private rest: { port: number; close(): Promise<void> } | undefined;
+
+  /** A control plane that listens nowhere yet: give it addresses with `listen()`. */
+  constructor() {
     super();
     for (const event of ['ack', 'nack', 'push', 'connect', 'disconnect'] as const) {
-      discovery.on(event, (e) => this.emit(event, e));
+      this.discovery.on(event, (e) => this.emit(event, e));
     }
   }
 
   /** Listens for gRPC (and REST, when asked) and resolves once bound. */
   static async start(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
     const host = options.host ?? '0.0.0.0';
-    const discovery = new DiscoveryServer();
-    const grpc = await startGrpcServer(discovery, host, options.grpcPort ?? 18000);
-    const closers = [grpc.close];
-    let restPort: number | undefined;
-    if (options.restPort !== undefined) {
-      try {
-        const rest = await startRestServer(discovery, host, options.restPort);
-        closers.push(rest.close);
-        restPort = rest.port;
-      } catch (err) {
-        await grpc.close();
-        throw err;
-      }
+    const cp = new ControlPlane();
+    try {
+      await cp.listen(host, options.grpcPort ?? 18000);
+      if (options.restPort !== undefined)
+        cp.rest = await startRestServer(cp.discovery, host, options.restPort);
+    } catch (err) {
+      await cp.close();
+      throw err;
     }
-    return new ControlPlane(grpc.port, restPort, closers, discovery);
+    return cp;
+  }
+
+  /** The gRPC port of the first address it listens on (the one `start` bound). */
+  get grpcPort(): number | undefined {
+    return this.grpc.addresses()[0]?.port;
+  }
+
+  get restPort(): number | undefined {
+    return this.rest?.port;
+  }
+
+  /**
+   * Serves gRPC on `host:port` as well (port 0: any free one) and resolves with the bound port.
+   * Rejects when the address cannot be bound (in use, not an address of this machine).
+   */
+  listen(host: string, port: number): Promise<number> {
+    return this.grpc.listen(host, port);
+  }
+
+  /** Stops serving on `host:port` (as `listen` resolved it); the streams that came in there end. */
+  unlisten(host: string, port: number): void {
+    this.grpc.unlisten(host, port);
+  }
+
+  /** Every gRPC address it listens on. */
+  addresses(): { host: string; port: number }[] {
+    return this.grpc.addresses();
   }
 
   /**
@@ -110,8 +140,8 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
 
   /**
    * Resolves when node `nodeId` has accepted `version` of every type URL in `typeUrls` (default:
-   * the types it has been sent that version of so far); rejects with the node's error_detail if it
-   * rejects it, or on timeout.
+   * the types it has been sent that version of so far); rejects with a RejectedError carrying the
+   * node's error_detail if it rejects it, or with an Error on timeout.
    */
   waitForAck(
     nodeId: string,
@@ -135,9 +165,7 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
         if (e.nodeId === nodeId && pending()?.length === 0) done();
       };
       const onNack = (e: NackEvent) => {
-        if (e.nodeId === nodeId && e.version === version) {
-          done(new Error(`node '${nodeId}' rejected version ${version} of ${e.typeUrl}: ${e.message}`));
-        }
+        if (e.nodeId === nodeId && e.version === version) done(new RejectedError(e));
       };
       const timer = setTimeout(() => {
         const missing = pending()?.join(', ') ?? 'anything';
@@ -151,6 +179,6 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
 
   /** Stops listening and ends every stream (proxies keep their config and reconnect with back-off). */
   async close(): Promise<void> {
-    await Promise.all(this.closers.map((c) => c()));
+    await Promise.all([this.grpc.close(), this.rest?.close()]);
   }
 }

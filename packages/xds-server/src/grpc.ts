@@ -73,39 +73,66 @@ function serveStream(discovery: DiscoveryServer, kind: string, call: Call): void
   call.on('error', done);
 }
 
-/** Starts a gRPC server with the discovery services on `host:port` (port 0: any); resolves with the bound port. */
-export async function startGrpcServer(
-  discovery: DiscoveryServer,
-  host: string,
-  port: number,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const server = new grpc.Server({ 'grpc.max_send_message_length': -1 });
-  server.addService(
-    { StreamAggregatedResources: method(ADS_PATH) },
-    { StreamAggregatedResources: (call: Call) => serveStream(discovery, 'ads', call) },
-  );
-  for (const typeName of [LISTENER, ROUTE_CONFIGURATION, CLUSTER, CLUSTER_LOAD_ASSIGNMENT]) {
-    const path = grpcPath(typeName);
-    const name = path.slice(path.lastIndexOf('/') + 1);
-    server.addService(
-      { [name]: method(path) },
-      { [name]: (call: Call) => serveStream(discovery, typeName, call) },
+/**
+ * A gRPC server with the discovery services, listening on any number of addresses: the console
+ * adds one per running lab (the address its proxies reach this machine at) and drops it when the
+ * lab goes down, while the streams of other labs carry on.
+ */
+export class GrpcTransport {
+  private readonly server = new grpc.Server({ 'grpc.max_send_message_length': -1 });
+  private readonly bound: { host: string; port: number }[] = [];
+
+  constructor(discovery: DiscoveryServer) {
+    this.server.addService(
+      { StreamAggregatedResources: method(ADS_PATH) },
+      { StreamAggregatedResources: (call: Call) => serveStream(discovery, 'ads', call) },
     );
+    for (const typeName of [LISTENER, ROUTE_CONFIGURATION, CLUSTER, CLUSTER_LOAD_ASSIGNMENT]) {
+      const path = grpcPath(typeName);
+      const name = path.slice(path.lastIndexOf('/') + 1);
+      this.server.addService(
+        { [name]: method(path) },
+        { [name]: (call: Call) => serveStream(discovery, typeName, call) },
+      );
+    }
   }
-  const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${host.includes(':') ? `[${host}]` : host}:${port}`,
-      grpc.ServerCredentials.createInsecure(),
-      (err, p) => (err ? reject(err) : resolve(p)),
-    );
-  });
-  return {
-    port: bound,
-    close: () =>
-      new Promise<void>((resolve) => {
-        // Streams are endless: end them rather than wait for clients to leave.
-        server.forceShutdown();
-        resolve();
-      }),
-  };
+
+  /** Listens on `host:port` as well (port 0: any); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    if (this.bound.some((b) => b.host === host && b.port === port)) return Promise.resolve(port);
+    return new Promise<number>((resolve, reject) => {
+      this.server.bindAsync(target(host, port), grpc.ServerCredentials.createInsecure(), (err, p) => {
+        if (err) reject(err);
+        else {
+          this.bound.push({ host, port: p });
+          resolve(p);
+        }
+      });
+    });
+  }
+
+  /** Stops listening on `host:port` (the bound port, not 0) and ends the streams that came in there. */
+  unlisten(host: string, port: number): void {
+    const i = this.bound.findIndex((b) => b.host === host && b.port === port);
+    if (i < 0) return;
+    this.bound.splice(i, 1);
+    // Unbinding alone closes sessions gracefully, which never ends: discovery streams are endless.
+    this.server.drain(target(host, port), 0);
+    this.server.unbind(target(host, port));
+  }
+
+  addresses(): { host: string; port: number }[] {
+    return this.bound.map((b) => ({ ...b }));
+  }
+
+  close(): Promise<void> {
+    // Streams are endless: end them rather than wait for clients to leave.
+    this.server.forceShutdown();
+    this.bound.length = 0;
+    return Promise.resolve();
+  }
+}
+
+function target(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

@@ -8,6 +8,7 @@ export {
   ControlPlane,
   type ControlPlaneEvents,
   type ControlPlaneOptions,
+  RejectedError,
   type SetSnapshotOptions,
 } from './control-plane.js';
 export { CourseConfigError, type CourseConfigOptions, courseResources } from './course-config.js';

@@ -4,6 +4,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -17,7 +18,7 @@ import {
   until,
 } from '../../proxy/test/scenarios/harness.js';
 import { stat } from '../../proxy/test/scenarios/xds-support.js';
-import { ControlPlane, type NackEvent, type Resources } from '../src/index.js';
+import { ControlPlane, type NackEvent, RejectedError, type Resources } from '../src/index.js';
 import { courseFile, remapCourseConfig, XdsProcess } from './support.js';
 
 let lab: Lab | undefined;
@@ -46,13 +47,13 @@ const ADS = { ads: {}, resource_api_version: 'V3' as const };
 /** A lab's resources as the console would render them: listener → RDS route → EDS cluster, all over ADS. */
 function labResources(
   map: AddressMap,
-  o: { endpoints: string[]; connectTimeout?: string; lbPolicy?: string },
+  o: { endpoints: string[]; connectTimeout?: string; lbPolicy?: string; front?: string },
 ): Resources {
   return {
     listeners: [
       {
         name: 'listener_http',
-        address: { socket_address: { address: map.ip('172.31.19.2'), port_value: map.port(80) } },
+        address: { socket_address: { address: map.ip(o.front ?? '172.31.19.2'), port_value: map.port(80) } },
         filter_chains: [
           {
             filters: [
@@ -149,11 +150,14 @@ describe('pushing a lab edit from the in-process API', () => {
 
     // Pushed anyway (unvalidated), the proxy rejects the cluster: NACK with its error, old cluster kept.
     const version = controlPlane.setSnapshot('envoy_front_proxy', invalid, { validate: false });
-    await expect(controlPlane.waitForAck('envoy_front_proxy', version)).rejects.toThrow(
+    const rejected = await controlPlane.waitForAck('envoy_front_proxy', version).catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(RejectedError);
+    expect((rejected as RejectedError).message).toMatch(
       new RegExp(
         `rejected version ${version} of type\\.googleapis\\.com/envoy\\.config\\.cluster\\.v3\\.Cluster: .*connect_timeout`,
       ),
     );
+    expect((rejected as RejectedError).nack).toMatchObject({ nodeId: 'envoy_front_proxy', version });
     expect(nacks).toHaveLength(1);
     expect(nacks[0]!.message).toMatch(/resources\[0\]\.connect_timeout: .*\(in Cluster 'webcluster'\)/);
     const status = controlPlane.nodes().find((n) => n.id === 'envoy_front_proxy')!;
@@ -210,6 +214,71 @@ describe('pushing a lab edit from the in-process API', () => {
     );
     expect(await stat(proxy.admin, 'listener_manager.lds.update_rejected')).toBe(1);
     expect((await tally(url, 4)).size).toBe(2);
+  });
+});
+
+describe('one control plane for several labs', () => {
+  it("listens on each lab's address; dropping one address ends only that lab's streams", async () => {
+    const labs: Lab[] = [];
+    const cp = new ControlPlane();
+    controlPlane = cp;
+    try {
+      const fronts = [];
+      for (const [n, prefix] of [
+        [23, '127.52.23.'],
+        [24, '127.52.24.'],
+      ] as const) {
+        const map = new AddressMap(`172.31.${n}.`, prefix);
+        await map.allocate(80, 8080, 9901, 18000);
+        const l = new Lab(map);
+        labs.push(l);
+        await sidecarPod(l, { ip: `172.31.${n}.11`, hostname: 'webserver01' });
+        await sidecarPod(l, { ip: `172.31.${n}.12`, hostname: 'webserver02' });
+        l.alias('xdsserver', `172.31.${n}.5`);
+        const host = map.ip(`172.31.${n}.5`);
+        expect(await cp.listen(host, map.port(18000))).toBe(map.port(18000));
+        const nodeId = `lab-${n}/front`;
+        const resources = (endpoints: string[]) => labResources(map, { endpoints, front: `172.31.${n}.2` });
+        cp.setSnapshot(nodeId, resources([`172.31.${n}.11`]));
+        const bootstrap = YAML.parse(adsFront()) as { node: { id: string } };
+        bootstrap.node.id = nodeId;
+        await l.proxy(YAML.stringify(bootstrap), { self: `172.31.${n}.2`, name: 'front-envoy' });
+        const url = `http://${map.ip(`172.31.${n}.2`)}:${map.port(80)}/`;
+        expect(await tally(url, 2)).toEqual(new Map([['webserver01', 2]]));
+        fronts.push({ n, nodeId, host, port: map.port(18000), url, resources });
+      }
+      const [a, b] = fronts as [(typeof fronts)[0], (typeof fronts)[0]];
+      expect(cp.addresses()).toEqual([
+        { host: a.host, port: a.port },
+        { host: b.host, port: b.port },
+      ]);
+      // Listening again where it listens changes nothing; an address another program holds is refused.
+      expect(await cp.listen(b.host, b.port)).toBe(b.port);
+      const other = net.createServer();
+      await new Promise<void>((r) => other.listen(0, b.host, r));
+      try {
+        const taken = (other.address() as net.AddressInfo).port;
+        await expect(cp.listen(b.host, taken)).rejects.toThrow(/No address added out of total 1 resolved/);
+      } finally {
+        other.close();
+      }
+      expect(cp.addresses()).toHaveLength(2);
+
+      const streams = (id: string) => cp.nodes().find((x) => x.id === id)?.streams;
+      expect([streams(a.nodeId), streams(b.nodeId)]).toEqual([1, 1]);
+      cp.unlisten(a.host, a.port);
+      await until('the first lab to be cut off', async () => streams(a.nodeId) === 0);
+      expect(streams(b.nodeId)).toBe(1);
+      expect(cp.addresses()).toEqual([{ host: b.host, port: b.port }]);
+
+      // The other lab still takes edits; the one cut off keeps serving what it had.
+      const v = cp.setSnapshot(b.nodeId, b.resources([`172.31.${b.n}.11`, `172.31.${b.n}.12`]));
+      await cp.waitForAck(b.nodeId, v);
+      await until('both endpoints behind the second lab', async () => (await tally(b.url, 4)).size === 2);
+      expect(await tally(a.url, 2)).toEqual(new Map([['webserver01', 2]]));
+    } finally {
+      for (const l of labs) await l.close();
+    }
   });
 });
 
