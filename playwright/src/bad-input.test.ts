@@ -104,6 +104,8 @@ describe('bad input', () => {
 
   it('Up on Docker without a Docker engine says so, with what to do, and keeps the lab', async () => {
     await openLibraryLab(page, 'traffic-split');
+    // The lab that could not be saved is still listed, and opens with its edits.
+    expect(await page.getByTestId('lab-draft-keep-me').textContent()).toContain('never saved');
     const before = await nodes(page);
     await page.getByTestId('driver-select').selectOption('docker');
     await page.getByTestId('up').click();

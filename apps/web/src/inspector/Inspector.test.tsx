@@ -79,3 +79,27 @@ describe('Inspector', () => {
     expect(store.getState().selection.nodes).toEqual(['web']);
   });
 });
+
+describe('Inspector, fields under More settings', () => {
+  it('counts their problems on the closed section and opens it to focus one', async () => {
+    const store = setup();
+    act(() =>
+      store.edit((l) => ({
+        ...l,
+        spec: {
+          ...l.spec,
+          nodes: l.spec.nodes.map((n, i) => (i === 0 ? { ...n, dnsRefreshRate: 'often' } : n)),
+        },
+      })),
+    );
+    const more = screen.getByRole('button', { name: /More settings/ });
+    expect(more.getAttribute('aria-expanded')).toBe('false');
+    expect(more.textContent).toContain('1');
+    const link = [...screen.getByRole('list', { name: 'Problems' }).querySelectorAll('button')].find((b) =>
+      b.textContent?.includes('dnsRefreshRate'),
+    )!;
+    fireEvent.click(link);
+    await waitFor(() => expect(document.activeElement?.id).toBe('field:spec.nodes[0].dnsRefreshRate'));
+    expect(more.getAttribute('aria-expanded')).toBe('true');
+  });
+});

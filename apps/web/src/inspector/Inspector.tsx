@@ -165,7 +165,12 @@ function NodeForm({ index, issues }: { index: number; issues: readonly Issue[] }
         .map((k) => (
           <Field key={k} schema={shape[k]!} path={[...path, k]} label={humanize(k)} />
         ))}
-      <Section path={[...path, '$more']} title="More settings" defaultOpen={false}>
+      <Section
+        path={[...path, '$more']}
+        covers={rest.map((k) => [...path, k])}
+        title="More settings"
+        defaultOpen={false}
+      >
         {rest.map((k) => (
           <Field key={k} schema={shape[k]!} path={[...path, k]} label={humanize(k)} />
         ))}

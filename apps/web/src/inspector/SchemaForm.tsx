@@ -188,15 +188,20 @@ function ScalarField({
   );
 }
 
-/** A collapsible group that opens by itself when a revealed field lies inside it. */
+/**
+ * A collapsible group that opens by itself when a revealed field lies inside it. Its fields are
+ * those under `path`, or, for a group of sibling fields (a node's "More settings"), under `covers`.
+ */
 export function Section({
   path,
+  covers = [path],
   title,
   defaultOpen,
   actions,
   children,
 }: {
   path: Path;
+  covers?: readonly Path[];
   title: ReactNode;
   defaultOpen: boolean;
   actions?: ReactNode;
@@ -204,10 +209,13 @@ export function Section({
 }) {
   const { reveal, issues } = useForm();
   const [open, setOpen] = useState(defaultOpen);
+  const inside = (p: Path) => covers.some((c) => startsWith(p, c));
+  // Each reveal inside the section opens it, even after the person closed it since the last one.
+  const revealedSeq = reveal !== undefined && inside(reveal.path) ? reveal.seq : 0;
   useEffect(() => {
-    if (reveal && startsWith(reveal.path, path)) setOpen(true);
-  }, [reveal, path]);
-  const errors = issues.filter((i) => i.severity === 'error' && startsWith(i.path, path)).length;
+    if (revealedSeq > 0) setOpen(true);
+  }, [revealedSeq]);
+  const errors = issues.filter((i) => i.severity === 'error' && inside(i.path)).length;
   const bodyId = useId();
   return (
     <div className="my-1 rounded border border-slate-200" id={fieldId(path)} tabIndex={-1}>

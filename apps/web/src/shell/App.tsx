@@ -47,6 +47,8 @@ const importExport = () => import('./importExport.js');
 
 type Tab = 'problems' | 'config' | 'traffic' | 'load' | 'logs';
 
+const withoutPositions = (key: string, value: unknown) => (key === 'position' ? undefined : value);
+
 function readHash(): LabKey | undefined {
   const m = /^#\/(workspace|library)\/([^/]+)$/.exec(window.location.hash);
   return m ? { source: m[1] as LabKey['source'], name: decodeURIComponent(m[2]!) } : undefined;
@@ -87,7 +89,10 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
   const canUndo = useEditor(store, (s) => s.canUndo);
   const canRedo = useEditor(store, (s) => s.canRedo);
   const deferredLab = useDeferredValue(lab);
-  const issues: Issue[] = useMemo(() => validateLab(deferredLab), [deferredLab]);
+  // Where a node sits never changes what is valid: a drag re-validates nothing.
+  const semantics = useMemo(() => JSON.stringify(deferredLab.spec, withoutPositions), [deferredLab]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the lab less its positions (and metadata, which follows it)
+  const issues: Issue[] = useMemo(() => validateLab(deferredLab), [semantics, deferredLab.metadata]);
   const issueCounts = useMemo(() => countIssues(issues), [issues]);
   const errors = errorsOf(issues).length;
   const [tab, setTab] = useState<Tab>('problems');

@@ -1,9 +1,19 @@
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
 import { type LabEntry, useTRPC } from '../api/trpc.js';
-import type { LabKey } from './drafts.js';
+import { draftKeys, type LabKey } from './drafts.js';
 
-function Entry({ lab, active, onOpen }: { lab: LabEntry; active: boolean; onOpen: () => void }) {
+function Entry({
+  lab,
+  active,
+  draft,
+  onOpen,
+}: {
+  lab: LabEntry;
+  active: boolean;
+  draft: boolean;
+  onOpen: () => void;
+}) {
   return (
     <li>
       <button
@@ -17,6 +27,7 @@ function Entry({ lab, active, onOpen }: { lab: LabEntry; active: boolean; onOpen
         <div className="flex gap-1 truncate font-mono text-[10px] text-slate-400">
           {lab.name}
           {!lab.valid && <span className="text-red-500">· {lab.errors} errors</span>}
+          {draft && <span className="text-amber-600">· unsaved changes</span>}
         </div>
       </button>
     </li>
@@ -36,6 +47,14 @@ export function LabList({
   const labs = useQuery(trpc.labs.list.queryOptions());
   const [filter, setFilter] = useState('');
   const [naming, setNaming] = useState<string>();
+  const drafts = draftKeys();
+  const hasDraft = (l: LabKey) => drafts.some((d) => d.name === l.name && d.source === l.source);
+  // Labs never saved exist only as drafts in this browser; they are listed so none is lost from sight.
+  const unsaved = drafts.filter(
+    (d) =>
+      d.source === 'workspace' &&
+      !(labs.data ?? []).some((l) => l.source === 'workspace' && l.name === d.name),
+  );
   const shown = (labs.data ?? []).filter((l) =>
     `${l.name} ${l.title} ${l.tags.join(' ')}`.toLowerCase().includes(filter.toLowerCase()),
   );
@@ -47,15 +66,32 @@ export function LabList({
           {title} <span className="font-normal">({list.length})</span>
         </h2>
         <ul>
+          {source === 'workspace' &&
+            unsaved.map((d) => (
+              <li key={`draft:${d.name}`}>
+                <button
+                  type="button"
+                  onClick={() => onOpen(d)}
+                  data-testid={`lab-draft-${d.name}`}
+                  className={`w-full rounded px-2 py-1 text-left ${current?.name === d.name && current.source === 'workspace' ? 'bg-blue-50 text-blue-800' : 'text-slate-700 hover:bg-slate-100'}`}
+                >
+                  <div className="truncate text-xs font-medium">{d.name}</div>
+                  <div className="font-mono text-[10px] text-amber-600">
+                    never saved · kept in this browser
+                  </div>
+                </button>
+              </li>
+            ))}
           {list.map((l) => (
             <Entry
               key={`${l.source}:${l.name}`}
               lab={l}
               active={current?.name === l.name && current.source === l.source}
+              draft={hasDraft(l)}
               onOpen={() => onOpen({ name: l.name, source: l.source })}
             />
           ))}
-          {list.length === 0 && source === 'workspace' && (
+          {list.length === 0 && unsaved.length === 0 && source === 'workspace' && (
             <li className="px-2 text-xs text-slate-400">
               No labs yet: create one, or open a library lab and save it.
             </li>
