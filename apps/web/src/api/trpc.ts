@@ -18,11 +18,7 @@ import { createTRPCContext } from '@trpc/tanstack-react-query';
 export type { AppRouter };
 export type Outputs = inferRouterOutputs<AppRouter>;
 export type LabEntry = Outputs['labs']['list'][number];
-export type LabDocument = Outputs['labs']['get'];
 export type LabStatus = NonNullable<Outputs['lifecycle']['status']['status']>;
-export type OperationInfo = NonNullable<Outputs['lifecycle']['status']['operation']>;
-export type ConsoleInfo = Outputs['meta']['info'];
-export type LoadSnapshot = Outputs['loadgen']['start'];
 
 export const { TRPCProvider, useTRPC, useTRPCClient } = createTRPCContext<AppRouter>();
 

@@ -5,7 +5,7 @@
  */
 import type { Lab, LabEdge, LabNode } from '@meshcraft/topology';
 import type { Edge, Node } from '@xyflow/react';
-import { edgeSource, MEMBERS_HANDLE, sourceHandleOf, TARGET_HANDLE } from '../editor/handles.js';
+import { edgeSource, sourceHandleOf, TARGET_HANDLE } from '../editor/handles.js';
 import type { EdgeLabel } from '../editor/labels.js';
 import type { IssueCounts } from './context.js';
 
@@ -100,5 +100,3 @@ function sameCounts(a: IssueCounts | undefined, b: IssueCounts | undefined): boo
     a === b || (a !== undefined && b !== undefined && a.errors === b.errors && a.warnings === b.warnings)
   );
 }
-
-export { MEMBERS_HANDLE };

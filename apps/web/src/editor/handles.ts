@@ -29,7 +29,7 @@ export interface RouteHandle {
 export interface PortChip {
   port: number;
   protocol: string;
-  direction: 'ingress' | 'egress' | 'app' | 'admin';
+  direction: 'ingress' | 'egress' | 'app';
 }
 
 interface ListenerGroup {

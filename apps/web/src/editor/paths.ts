@@ -42,19 +42,6 @@ export function setIn<T>(value: T, path: Path, next: unknown): T {
   return copy as T;
 }
 
-/** A copy of `value` without the array element at `path`. */
-export function removeAt<T>(value: T, path: Path): T {
-  const parent = path.slice(0, -1);
-  const index = path[path.length - 1];
-  const list = getIn(value, parent);
-  if (!Array.isArray(list) || typeof index !== 'number') return value;
-  return setIn(
-    value,
-    parent,
-    list.filter((_, i) => i !== index),
-  );
-}
-
 /** The DOM id of the form field editing `path`; issue links focus it. */
 export function fieldId(path: Path): string {
   return `field:${formatPath(path)}`;

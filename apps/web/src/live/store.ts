@@ -30,26 +30,27 @@ export interface EdgeLive {
 export class KeyedStore<V> {
   private values = new Map<string, V>();
   private readonly listeners = new Map<string, Set<() => void>>();
-  private readonly all = new Set<() => void>();
 
   get = (key: string): V | undefined => this.values.get(key);
 
-  snapshot(): ReadonlyMap<string, V> {
-    return this.values;
-  }
-
-  /** Replaces every value; notifies the keys whose value is not `equal` to the old one. */
+  /**
+   * Replaces every value; notifies the keys whose value is not `equal` to the old one, and keeps
+   * the old object for the others, so what their subscribers read does not change at all.
+   */
   replace(next: ReadonlyMap<string, V>, equal: (a: V, b: V) => boolean): number {
     const changed: string[] = [];
+    const values = new Map<string, V>();
     for (const [k, v] of next) {
       const old = this.values.get(k);
-      if (old === undefined || !equal(old, v)) changed.push(k);
+      if (old === undefined || !equal(old, v)) {
+        changed.push(k);
+        values.set(k, v);
+      } else values.set(k, old);
     }
     for (const k of this.values.keys()) if (!next.has(k)) changed.push(k);
     if (changed.length === 0) return 0;
-    this.values = new Map(next);
+    this.values = values;
     for (const k of changed) for (const l of this.listeners.get(k) ?? []) l();
-    for (const l of this.all) l();
     return changed.length;
   }
 
@@ -61,11 +62,6 @@ export class KeyedStore<V> {
     }
     set.add(listener);
     return () => set.delete(listener);
-  }
-
-  subscribeAll(listener: () => void): () => void {
-    this.all.add(listener);
-    return () => this.all.delete(listener);
   }
 }
 

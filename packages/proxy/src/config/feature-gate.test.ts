@@ -57,6 +57,11 @@ describe('the course labs meshcraft-proxy runs today pass the gate', () => {
     'day14a-lab03-lds-cds-grpc.front-envoy.yaml',
     'articles-004-dynamic-config-cp.bootstrap.yaml',
   ])('%s', (name) => {
+    'day13-lab11-tls-static.front-envoy.yaml',
+    'day13-lab11-tls-static.service-gray.yaml',
+    'day13-lab11-tls-static.service-purple.yaml',
+    'articles-002-front-proxy.front-envoy.yaml',
+    'articles-004-front-proxy.envoy.yaml',
     const { bootstrap } = loadBootstrap({ path: reference(name) });
     expect(unsupportedFeatures(bootstrap)).toEqual([]);
     expect(() => assertImplemented(bootstrap)).not.toThrow();
@@ -65,15 +70,6 @@ describe('the course labs meshcraft-proxy runs today pass the gate', () => {
 
 describe('labs that need what is not implemented yet are refused, naming it', () => {
   it.each([
-    [
-      'day13-lab11-tls-static.front-envoy.yaml',
-      [
-        'static secrets (used by TLS)',
-        "TLS (transport socket 'envoy.transport_sockets.tls')",
-        "TLS (transport socket 'envoy.transport_sockets.tls')",
-        "TLS (transport socket 'envoy.transport_sockets.tls')",
-      ],
-    ],
     [
       'articles-004-udp.envoy.yaml',
       ['listener filters', 'UDP sockets', "the listener filter 'envoy.filters.udp_listener.udp_proxy'"],
@@ -85,7 +81,7 @@ describe('labs that need what is not implemented yet are refused, naming it', ()
   });
 
   it('names the field and its line, and lists the rest', () => {
-    const path = reference('day13-lab11-tls-static.front-envoy.yaml');
+    const path = reference('articles-004-jaeger.front-envoy.yaml');
     const { bootstrap } = loadBootstrap({ path });
     let error: unknown;
     try {
@@ -94,13 +90,12 @@ describe('labs that need what is not implemented yet are refused, naming it', ()
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
+    const hcm = 'static_resources.listeners[0].filter_chains[0].filters[0].typed_config';
     expect((error as ConfigError).message.split('\n')).toEqual([
-      `${path}:19:3: static_resources.secrets: static secrets (used by TLS) is not implemented by meshcraft-proxy yet`,
-      `  ${path}:107:9: static_resources.listeners[1].filter_chains[0].transport_socket.name: TLS (transport socket 'envoy.transport_sockets.tls') is not implemented either`,
-      `  ${path}:144:7: static_resources.clusters[1].transport_socket.name: TLS (transport socket 'envoy.transport_sockets.tls') is not implemented either`,
-      `  ${path}:165:7: static_resources.clusters[2].transport_socket.name: TLS (transport socket 'envoy.transport_sockets.tls') is not implemented either`,
+      `${path}:14:11: ${hcm}.tracing: tracing is not implemented by meshcraft-proxy yet`,
+      `  ${path}:36:17: ${hcm}.route_config.virtual_hosts[0].routes[0].decorator: Route.decorator is not implemented either`,
     ]);
-    expect((error as ConfigError).fieldPath).toBe('static_resources.secrets');
+    expect((error as ConfigError).fieldPath).toBe(`${hcm}.tracing`);
   });
 });
 
@@ -144,8 +139,8 @@ describe('rows', () => {
         feature: 'Cluster.close_connections_on_host_health_failure',
       },
     ]);
-    expect(features(cluster('    http2_protocol_options: {}')).map((f) => f.feature)).toEqual([
-      'upstream protocol options (HTTP/2 to upstream)',
+    expect(features(cluster('    upstream_http_protocol_options: {}')).map((f) => f.feature)).toEqual([
+      'upstream_http_protocol_options (auto SNI and SAN validation)',
     ]);
   });
 
@@ -182,9 +177,76 @@ describe('rows', () => {
     ]);
   });
 
-  it('codec types other than AUTO and HTTP1', () => {
+  it('codec types other than AUTO, HTTP1 and HTTP2; HTTP/2 options but the flow-control and limit ones', () => {
     expect(features(hcm('          codec_type: http1'))).toEqual([]);
-    expect(features(hcm('          codec_type: HTTP2')).map((f) => f.feature)).toEqual(['codec_type HTTP2']);
+    expect(
+      features(
+        hcm(
+          '          codec_type: HTTP2\n          http2_protocol_options: {max_concurrent_streams: 10, initial_stream_window_size: 65536, initial_connection_window_size: 1048576, hpack_table_size: 0}',
+        ),
+      ),
+    ).toEqual([]);
+    expect(features(hcm('          codec_type: HTTP3')).map((f) => f.feature)).toEqual(['codec_type HTTP3']);
+    expect(features(hcm('          http2_protocol_options: {allow_connect: true}')).map((f) => f.path)).toEqual([
+      'static_resources.listeners[0].filter_chains[0].filters[0].typed_config.http2_protocol_options.allow_connect',
+    ]);
+  });
+
+  it('TLS: static secrets, certificates from files, validation, ALPN; not SDS sources, pkcs12 or CRLs', () => {
+    const tls = (typed: string) =>
+      hcm(
+        `      transport_socket: {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext, ${typed}}}`,
+      );
+    const secrets = '  secrets: [{name: s, tls_certificate: {certificate_chain: {filename: c}, private_key: {filename: k}}}]\n';
+    expect(
+      features(
+        `${tls('common_tls_context: {tls_certificate_sds_secret_configs: [{name: s}], validation_context: {trusted_ca: {filename: ca}}, alpn_protocols: [h2]}, require_client_certificate: true')}${secrets}`,
+      ),
+    ).toEqual([]);
+    expect(
+      features(
+        tls('common_tls_context: {tls_certificate_sds_secret_configs: [{name: s, sds_config: {path_config_source: {path: /x}}}]}'),
+      ).map((f) => f.feature),
+    ).toEqual(['secret discovery (SDS) over a config source']);
+    expect(
+      features(
+        tls('common_tls_context: {tls_certificates: [{pkcs12: {filename: p}}], validation_context: {crl: {filename: c}}}'),
+      ).map((f) => f.feature),
+    ).toEqual(['TlsCertificate.pkcs12', 'CertificateValidationContext.crl']);
+    expect(
+      features(hcm('      transport_socket: {name: envoy.transport_sockets.alts}')).map((f) => f.feature),
+    ).toEqual(["the transport socket 'envoy.transport_sockets.alts'"]);
+  });
+
+  it('the TLS inspector and SNI filter-chain matching, not other listener filters', () => {
+    const listener = (filters: string, match: string) =>
+      hcm('').replace('    filter_chains:\n    - filters:', `    listener_filters: ${filters}\n    filter_chains:\n    - filter_chain_match: ${match}\n      filters:`);
+    expect(
+      features(listener('[{name: envoy.filters.listener.tls_inspector}]', '{server_names: [a.example], transport_protocol: tls, application_protocols: [h2]}')),
+    ).toEqual([]);
+    expect(
+      features(listener('[{name: envoy.filters.listener.http_inspector}]', '{}')).map((f) => f.feature),
+    ).toEqual(["the listener filter 'envoy.filters.listener.http_inspector'"]);
+  });
+
+  it('upstream TLS without active health checks, HTTP/2 via either option field, no other protocol options', () => {
+    const upstreamTls =
+      '    transport_socket: {name: envoy.transport_sockets.tls, typed_config: {"@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext, sni: x}}\n';
+    expect(features(cluster(`${upstreamTls}    http2_protocol_options: {}`))).toEqual([]);
+    expect(
+      features(
+        cluster(
+          `${upstreamTls}    health_checks: [{timeout: 1s, interval: 1s, unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {}}]`,
+        ),
+      ).map((f) => f.feature),
+    ).toEqual(['active health checks of a TLS cluster (they would not use its transport socket)']);
+    expect(
+      features(
+        cluster(
+          '    typed_extension_protocol_options: {envoy.extensions.upstreams.http.v3.HttpProtocolOptions: {"@type": type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions, auto_config: {}}}',
+        ),
+      ).map((f) => f.feature),
+    ).toEqual(['HttpProtocolOptions.auto_config']);
   });
 
   it('access loggers other than file and stdout', () => {
@@ -230,7 +292,7 @@ describe('rows', () => {
     ).toEqual(['retry host predicates other than previous_hosts and omit_canary_hosts']);
   });
 
-  it('xDS over gRPC and REST, not incremental; HTTP/2 options only on a management server cluster', () => {
+  it('xDS over gRPC and REST, not incremental', () => {
     const grpcSource = (type: string) =>
       `dynamic_resources:\n  cds_config: {api_config_source: {api_type: ${type}, transport_api_version: V3, grpc_services: [{envoy_grpc: {cluster_name: c}}]}}\n`;
     const h2 =
@@ -242,10 +304,8 @@ describe('rows', () => {
         feature: 'xDS api_type DELTA_GRPC (GRPC and REST are implemented)',
       },
     ]);
-    // Without a gRPC config source naming it, HTTP/2 would be the router's to speak.
-    expect(features(cluster(h2)).map((f) => f.feature)).toEqual([
-      'upstream protocol options (HTTP/2 to upstream)',
-    ]);
+    // The router speaks HTTP/2 to any cluster that asks for it, not only to management servers.
+    expect(features(cluster(h2))).toEqual([]);
   });
 
   it('xDS resources pass the same gate: a cluster or listener with what is not implemented is refused', () => {

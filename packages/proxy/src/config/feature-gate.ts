@@ -25,13 +25,7 @@ interface GateRow {
   /** What is missing, for the message; defaults to `Message.field`. */
   feature?: string | ((field: string, value: unknown, message: Record_) => string);
   /** Fires only when this holds (instead of "set to a non-default value"). */
-  when?: (value: unknown, message: Record_, field: string, context: GateContext) => boolean;
-}
-
-/** What the gate knows about the whole config when it looks at one message of it. */
-interface GateContext {
-  /** Clusters that gRPC config sources name (`envoy_grpc.cluster_name`): the xDS client talks to them itself. */
-  grpcClusters: ReadonlySet<string>;
+  when?: (value: unknown, message: Record_, field: string) => boolean;
 }
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
@@ -42,7 +36,6 @@ const DYNAMIC_RESOURCES = 'envoy.config.bootstrap.v3.Bootstrap.DynamicResources'
 const CONFIG_SOURCE = 'envoy.config.core.v3.ConfigSource';
 const API_CONFIG_SOURCE = 'envoy.config.core.v3.ApiConfigSource';
 const GRPC_SERVICE = 'envoy.config.core.v3.GrpcService';
-const ENVOY_GRPC = 'envoy.config.core.v3.GrpcService.EnvoyGrpc';
 const LISTENER = 'envoy.config.listener.v3.Listener';
 const FILTER_CHAIN = 'envoy.config.listener.v3.FilterChain';
 const FILTER_CHAIN_MATCH = 'envoy.config.listener.v3.FilterChainMatch';
@@ -84,6 +77,14 @@ const HTTP_HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck.HttpHealthCheck';
 const TCP_HEALTH_CHECK = 'envoy.config.core.v3.HealthCheck.TcpHealthCheck';
 
 const RAW_BUFFER = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+const TLS = 'envoy.extensions.transport_sockets.tls.v3';
+const DOWNSTREAM_TLS = `${TLS}.DownstreamTlsContext`;
+const UPSTREAM_TLS = `${TLS}.UpstreamTlsContext`;
+const TLS_INSPECTOR = 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
+const HTTP2_OPTIONS = 'envoy.config.core.v3.Http2ProtocolOptions';
+const UPSTREAM_HTTP_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+/** Keys of `typed_extension_protocol_options` meshcraft-proxy reads (by type name or extension name). */
+const PROTOCOL_OPTIONS_KEYS = [UPSTREAM_HTTP_OPTIONS, 'envoy.upstreams.http.http_protocol_options'];
 
 export const NOT_IMPLEMENTED: GateRow[] = [
   // Bootstrap
@@ -140,12 +141,10 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'memory_allocator_manager',
     ],
   },
-  { message: STATIC_RESOURCES, fields: ['secrets'], feature: 'static secrets (used by TLS)' },
   { message: ADMIN, fields: ['socket_options', 'ignore_global_conn_limit'] },
   { message: RUNTIME_LAYER, fields: ['rtds_layer'], feature: 'runtime discovery (RTDS) layers' },
 
   // Listeners
-  { message: LISTENER, fields: ['listener_filters'], feature: 'listener filters' },
   {
     message: LISTENER,
     fields: [
@@ -156,8 +155,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'freebind',
       'tcp_fast_open_queue_length',
       'socket_options',
-      'listener_filters_timeout',
-      'continue_on_listener_filters_timeout',
       'udp_listener_config',
       'api_listener',
       'connection_balance_config',
@@ -184,9 +181,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'suffix_len',
       'source_prefix_ranges',
       'source_ports',
-      'transport_protocol',
-      'application_protocols',
-      'server_names',
       'source_type',
       'direct_source_prefix_ranges',
     ],
@@ -200,9 +194,74 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     message: TRANSPORT_SOCKET,
     fields: ['name'],
     // Plain TCP (raw_buffer) is what a listener or cluster without a transport socket uses anyway.
-    when: (_, socket) => configTypeName(socket, 'upstream transport socket') !== RAW_BUFFER,
-    feature: (_, name) =>
-      String(name).includes('tls') ? `TLS (transport socket '${name}')` : `the transport socket '${name}'`,
+    when: (_, socket) =>
+      ![RAW_BUFFER, DOWNSTREAM_TLS, UPSTREAM_TLS].includes(configTypeName(socket, 'upstream transport socket') ?? ''),
+    feature: (_, name) => `the transport socket '${name}'`,
+  },
+  {
+    message: `${TLS}.CommonTlsContext`,
+    fields: [
+      'tls_certificate_provider_instance',
+      'tls_certificate_certificate_provider',
+      'tls_certificate_certificate_provider_instance',
+      'validation_context_certificate_provider',
+      'validation_context_certificate_provider_instance',
+      'custom_handshaker',
+      'key_log',
+    ],
+  },
+  {
+    message: `${TLS}.CommonTlsContext.CombinedCertificateValidationContext`,
+    fields: ['validation_context_certificate_provider', 'validation_context_certificate_provider_instance'],
+  },
+  { message: `${TLS}.TlsParameters`, fields: ['signature_algorithms'] },
+  {
+    message: `${TLS}.TlsCertificate`,
+    fields: [
+      'ocsp_staple',
+      'signed_certificate_timestamp',
+      'private_key_provider',
+      'watched_directory',
+      'pkcs12',
+    ],
+  },
+  {
+    message: `${TLS}.CertificateValidationContext`,
+    fields: [
+      'verify_certificate_hash',
+      'verify_certificate_spki',
+      'require_signed_certificate_timestamp',
+      'crl',
+      'allow_expired_certificate',
+      'trust_chain_verification',
+      'watched_directory',
+      'custom_validator_config',
+      'ca_certificate_provider_instance',
+      'only_verify_leaf_cert_crl',
+      'max_verify_depth',
+      'system_root_certs',
+    ],
+  },
+  { message: `${TLS}.SdsSecretConfig`, fields: ['sds_config'], feature: 'secret discovery (SDS) over a config source' },
+  { message: `${TLS}.Secret`, fields: ['session_ticket_keys', 'generic_secret'] },
+  {
+    message: DOWNSTREAM_TLS,
+    fields: [
+      'require_sni',
+      'session_ticket_keys',
+      'session_ticket_keys_sds_secret_config',
+      'ocsp_staple_policy',
+      'full_scan_certs_on_sni_mismatch',
+      'disable_stateful_session_resumption',
+    ],
+  },
+  { message: UPSTREAM_TLS, fields: ['allow_renegotiation', 'enforce_rsa_key_usage'] },
+  {
+    message: UPSTREAM_TLS,
+    fields: ['max_session_keys'],
+    // Envoy's default, one resumable session per host, is what the client contexts keep.
+    when: (v) => v !== 1,
+    feature: 'max_session_keys other than 1',
   },
   {
     message: SOCKET_ADDRESS,
@@ -222,7 +281,13 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     feature: (_, name) => `the network filter '${name}'`,
   },
   { message: NETWORK_FILTER, fields: ['config_discovery'], feature: 'filter config discovery (ECDS)' },
-  { message: LISTENER_FILTER, fields: ['name'], feature: (_, name) => `the listener filter '${name}'` },
+  {
+    message: LISTENER_FILTER,
+    fields: ['name'],
+    when: (_, filter) => configTypeName(filter, 'listener filter') !== TLS_INSPECTOR,
+    feature: (_, name) => `the listener filter '${name}'`,
+  },
+  { message: LISTENER_FILTER, fields: ['filter_disabled', 'config_discovery'] },
   {
     message: TCP_PROXY,
     fields: [
@@ -243,15 +308,28 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: HCM,
     fields: ['codec_type'],
-    when: (v) => v !== 'AUTO' && v !== 'HTTP1',
+    when: (v) => v !== 'AUTO' && v !== 'HTTP1' && v !== 'HTTP2',
     feature: (_, v) => `codec_type ${v}`,
   },
   { message: HCM, fields: ['scoped_routes'], feature: 'scoped route discovery (SRDS)' },
   { message: HCM, fields: ['tracing'], feature: 'tracing' },
+  { message: HCM, fields: ['http3_protocol_options'], feature: 'HTTP/3' },
   {
-    message: HCM,
-    fields: ['http2_protocol_options', 'http3_protocol_options'],
-    feature: 'HTTP/2 and HTTP/3 options',
+    message: HTTP2_OPTIONS,
+    fields: [
+      'allow_connect',
+      'allow_metadata',
+      'max_outbound_frames',
+      'max_outbound_control_frames',
+      'max_consecutive_inbound_frames_with_empty_payload',
+      'max_inbound_priority_frames_per_stream',
+      'max_inbound_window_update_frames_per_data_frame_sent',
+      'stream_error_on_invalid_http_messaging',
+      'custom_settings_parameters',
+      'override_stream_error_on_invalid_http_message',
+      'connection_keepalive',
+      'use_oghttp2_codec',
+    ],
   },
   { message: HCM, fields: ['upgrade_configs'], feature: 'HTTP upgrades (WebSocket, CONNECT)' },
   {
@@ -454,10 +532,35 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   { message: CLUSTER, fields: ['transport_socket_matches'], feature: 'transport socket matches' },
   {
     message: CLUSTER,
-    fields: ['http2_protocol_options', 'typed_extension_protocol_options', 'upstream_http_protocol_options'],
-    // A management server's cluster is spoken to over gRPC (HTTP/2) by the xDS client, not the router.
-    when: (_, cluster, __, context) => !context.grpcClusters.has(String(cluster.name)),
-    feature: 'upstream protocol options (HTTP/2 to upstream)',
+    fields: ['upstream_http_protocol_options'],
+    feature: 'upstream_http_protocol_options (auto SNI and SAN validation)',
+  },
+  {
+    message: CLUSTER,
+    fields: ['typed_extension_protocol_options'],
+    when: (options) => Object.keys(options as object).some((k) => !PROTOCOL_OPTIONS_KEYS.includes(k)),
+    feature: (_, options) =>
+      `typed_extension_protocol_options '${Object.keys(options as object).find((k) => !PROTOCOL_OPTIONS_KEYS.includes(k))}'`,
+  },
+  {
+    message: UPSTREAM_HTTP_OPTIONS,
+    fields: [
+      'upstream_http_protocol_options',
+      'use_downstream_protocol_config',
+      'auto_config',
+      'http_filters',
+      'header_validation_config',
+    ],
+  },
+  { message: `${UPSTREAM_HTTP_OPTIONS}.ExplicitHttpConfig`, fields: ['http3_protocol_options'], feature: 'HTTP/3' },
+  {
+    message: CLUSTER,
+    fields: ['health_checks'],
+    when: (checks, cluster) =>
+      (checks as unknown[]).length > 0 &&
+      cluster.transport_socket !== undefined &&
+      configTypeName(cluster.transport_socket as Record_, 'upstream transport socket') === UPSTREAM_TLS,
+    feature: 'active health checks of a TLS cluster (they would not use its transport socket)',
   },
   {
     message: CLUSTER,
@@ -569,14 +672,10 @@ const shortName = (name: string) => name.slice(name.lastIndexOf('.') + 1);
 
 /** Everything in a normalized bootstrap that meshcraft-proxy does not implement yet, in config order. */
 export function unsupportedFeatures(bootstrap: Bootstrap): UnsupportedFeature[] {
-  const grpcClusters = new Set<string>();
-  visitMessages(BOOTSTRAP, bootstrap, '', ({ message, value }) => {
-    if (message.name === ENVOY_GRPC) grpcClusters.add(String(value.cluster_name));
-  });
-  return unsupportedIn(BOOTSTRAP, bootstrap, { grpcClusters });
+  return unsupportedIn(BOOTSTRAP, bootstrap);
 }
 
-function unsupportedIn(typeName: string, root: unknown, context: GateContext): UnsupportedFeature[] {
+function unsupportedIn(typeName: string, root: unknown): UnsupportedFeature[] {
   const found: UnsupportedFeature[] = [];
   visitMessages(typeName, root, '', ({ message, value, path }) => {
     for (const row of NOT_IMPLEMENTED) {
@@ -585,7 +684,7 @@ function unsupportedIn(typeName: string, root: unknown, context: GateContext): U
         const fieldValue = value[name];
         if (fieldValue === undefined) continue;
         const fires = row.when
-          ? row.when(fieldValue, value, name, context)
+          ? row.when(fieldValue, value, name)
           : !isDefault(message.field(name), fieldValue);
         if (!fires) continue;
         const feature =
@@ -604,8 +703,7 @@ function unsupportedIn(typeName: string, root: unknown, context: GateContext): U
  * implement yet, as the bootstrap's gate does; the subscription NACKs it with this message.
  */
 export function assertResourceImplemented(typeName: string, resource: Record<string, unknown>): void {
-  // Management servers' clusters are static, so no resource is spoken to by the xDS client.
-  const [first, ...rest] = unsupportedIn(typeName, resource, { grpcClusters: new Set() });
+  const [first, ...rest] = unsupportedIn(typeName, resource);
   if (!first) return;
   const others = rest.map((f) => `; ${f.path}: ${f.feature} is not implemented either`).join('');
   throw new ConfigError(`${first.feature} is not implemented by meshcraft-proxy yet${others}`, {

@@ -18,6 +18,7 @@ import type { ClusterManager } from '../upstream/cluster-manager.js';
 import type { Host } from '../upstream/host.js';
 import { type AccessLogger, createAccessLoggers } from './access-log.js';
 import { Http1RequestParser, HttpParseError, type ParsedRequestHead } from './codec/http1-parser.js';
+import { type Http2Config, type Http2ProtocolOptions, http2Config } from './codec/http2-options.js';
 import type {
   DownstreamConnectionInfo,
   FilterCallbacks,
@@ -43,6 +44,8 @@ interface HcmStats {
   downstream_cx_active: Gauge;
   downstream_cx_http1_total: Counter;
   downstream_cx_http1_active: Gauge;
+  downstream_cx_http2_total: Counter;
+  downstream_cx_http2_active: Gauge;
   downstream_cx_destroy: Counter;
   downstream_cx_destroy_remote: Counter;
   downstream_cx_destroy_local: Counter;
@@ -57,6 +60,7 @@ interface HcmStats {
   downstream_cx_length_ms: Histogram;
   downstream_rq_total: Counter;
   downstream_rq_http1_total: Counter;
+  downstream_rq_http2_total: Counter;
   downstream_rq_active: Gauge;
   downstream_rq_completed: Counter;
   downstream_rq_time: Histogram;
@@ -77,6 +81,8 @@ function createHcmStats(scope: Scope): HcmStats {
     downstream_cx_active: scope.gauge('downstream_cx_active'),
     downstream_cx_http1_total: c('downstream_cx_http1_total'),
     downstream_cx_http1_active: scope.gauge('downstream_cx_http1_active'),
+    downstream_cx_http2_total: c('downstream_cx_http2_total'),
+    downstream_cx_http2_active: scope.gauge('downstream_cx_http2_active'),
     downstream_cx_destroy: c('downstream_cx_destroy'),
     downstream_cx_destroy_remote: c('downstream_cx_destroy_remote'),
     downstream_cx_destroy_local: c('downstream_cx_destroy_local'),
@@ -91,6 +97,7 @@ function createHcmStats(scope: Scope): HcmStats {
     downstream_cx_length_ms: scope.histogram('downstream_cx_length_ms'),
     downstream_rq_total: c('downstream_rq_total'),
     downstream_rq_http1_total: c('downstream_rq_http1_total'),
+    downstream_rq_http2_total: c('downstream_rq_http2_total'),
     downstream_rq_active: scope.gauge('downstream_rq_active'),
     downstream_rq_completed: c('downstream_rq_completed'),
     downstream_rq_time: scope.histogram('downstream_rq_time'),
@@ -164,6 +171,9 @@ export class HttpConnectionManagerConfig {
   readonly mergeSlashes: boolean;
   readonly log: Logger;
   readonly runtime: Runtime;
+  /** Which codec a connection gets: HTTP/1, HTTP/2, or AUTO (ALPN, else the HTTP/2 preface). */
+  readonly codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
+  readonly http2: Http2Config;
 
   constructor(
     config: HttpConnectionManager,
@@ -208,6 +218,8 @@ export class HttpConnectionManagerConfig {
     this.stripMatchingHostPort = config.strip_matching_host_port === true;
     this.stripAnyHostPort = config.strip_any_host_port === true;
     this.normalizePath = config.normalize_path === true;
+    this.codecType = config.codec_type === 'HTTP1' || config.codec_type === 'HTTP2' ? config.codec_type : 'AUTO';
+    this.http2 = http2Config(config.http2_protocol_options as Http2ProtocolOptions | undefined);
     this.mergeSlashes = config.merge_slashes === true;
   }
 
@@ -234,11 +246,31 @@ export function nextConnectionId(): number {
   return ++connectionIds;
 }
 
+/** What an ActiveStream needs of the downstream connection it runs on (HTTP/1.x or HTTP/2). */
+export interface StreamConnection {
+  /** The stream's response is complete. */
+  streamDone(stream: ActiveStream): void;
+  /** Aborts the stream: HTTP/1 can only close the connection, HTTP/2 resets the stream. */
+  resetStream(stream: ActiveStream): void;
+}
+
+/**
+ * How a stream's response goes onto the wire (Envoy's ResponseEncoder): HTTP/1 framing or
+ * HTTP/2 frames. The stream has applied the HCM's response rules by then; the encoder adds only
+ * what its protocol needs.
+ */
+export interface ResponseEncoder {
+  encodeHeaders(response: ResponseHead, endStream: boolean): void;
+  encodeData(data: Buffer, endStream: boolean): void;
+  encodeTrailers(trailers: HeaderMap): void;
+}
+
 /**
  * One downstream HTTP/1.x connection: parses requests in order (pipelined ones wait their
- * turn), runs each as an ActiveStream, and writes responses with Envoy's framing rules.
+ * turn), runs each as an ActiveStream, and writes responses with Envoy's framing rules — it is
+ * the response encoder of the stream it serves.
  */
-export class Http1ServerConnection {
+export class Http1ServerConnection implements StreamConnection, ResponseEncoder {
   private readonly parser: Http1RequestParser;
   private stream: ActiveStream | undefined;
   private readonly info: DownstreamConnectionInfo;
@@ -248,11 +280,17 @@ export class Http1ServerConnection {
   private idleTimer: NodeJS.Timeout | undefined;
   private draining = false;
   private readonly writer: BatchedWriter;
+  /** The current request's framing: keep-alive, HEAD, HTTP/1.0, and whether the response is chunked. */
+  private keepAlive = true;
+  private requestIsHead = false;
+  private requestHttp10 = false;
+  private chunked = false;
 
   constructor(
     readonly socket: net.Socket,
     private readonly config: HttpConnectionManagerConfig,
     secure = false,
+    requestedServerName = '',
   ) {
     const s = config.stats;
     s.downstream_cx_total.inc();
@@ -266,7 +304,7 @@ export class Http1ServerConnection {
       localAddress: unmap(socket.localAddress ?? ''),
       localPort: socket.localPort ?? 0,
       secure,
-      requestedServerName: '',
+      requestedServerName,
     };
     socket.setNoDelay(true);
     this.writer = new BatchedWriter(socket);
@@ -370,7 +408,10 @@ export class Http1ServerConnection {
       this.writeRaw('HTTP/1.1 100 Continue\r\n\r\n');
     }
     const endStream = !head.chunked && (head.contentLength ?? 0) === 0;
-    this.stream = new ActiveStream(this, cfg, this.info, request, head.keepAlive && !this.draining);
+    this.keepAlive = head.keepAlive && !this.draining;
+    this.requestIsHead = head.method === 'HEAD';
+    this.requestHttp10 = head.versionMinor === 0;
+    this.stream = new ActiveStream(this, this, cfg, this.info, request);
     this.stream.start(endStream);
   }
 
@@ -393,11 +434,50 @@ export class Http1ServerConnection {
     this.writer.write(data);
   }
 
+  // ---- ResponseEncoder: the current stream's response with Envoy's HTTP/1 framing ----
+
+  encodeHeaders(response: ResponseHead, endStream: boolean): void {
+    const h = response.headers;
+    // A response before the request finished: Envoy closes the connection afterwards.
+    if (!this.stream?.requestCompleted || this.draining) this.keepAlive = false;
+    const status = response.status;
+    this.chunked = false;
+    if (h.has('content-length') || status < 200 || status === 204 || status === 304) {
+      h.remove('transfer-encoding');
+    } else if (endStream && !this.requestIsHead) {
+      h.add('content-length', '0');
+      h.remove('transfer-encoding');
+    } else if (this.requestHttp10) {
+      h.remove('transfer-encoding');
+      this.keepAlive = false;
+    } else {
+      // Envoy's codec announces chunked even on a HEAD reply (it just sends no body).
+      h.set('transfer-encoding', 'chunked');
+      this.chunked = !this.requestIsHead;
+    }
+    if (!this.keepAlive) h.set('connection', 'close');
+    else if (this.requestHttp10) h.set('connection', 'keep-alive');
+    const reason = STATUS_CODES[status] ?? 'Unknown';
+    this.writeRaw(`HTTP/1.1 ${status} ${reason}\r\n${h.toHttp1()}\r\n`);
+  }
+
+  encodeData(data: Buffer, endStream: boolean): void {
+    if (data.length > 0)
+      this.writeRaw(this.chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]) : data);
+    if (endStream && this.chunked) this.writeRaw('0\r\n\r\n');
+  }
+
+  /** Trailers go in the last chunk; a response framed otherwise has nowhere to carry them. */
+  encodeTrailers(trailers: HeaderMap): void {
+    if (this.chunked) this.writeRaw(`0\r\n${trailers.toHttp1()}\r\n`);
+  }
+
   /** The current stream finished its response. */
-  streamDone(stream: ActiveStream, keepAlive: boolean): void {
+  streamDone(stream: ActiveStream): void {
     if (this.stream !== stream) return;
     this.stream = undefined;
-    if (!keepAlive || this.closing) {
+    // A response that finished before the request body was read: HTTP/1 must close.
+    if (!this.keepAlive || !stream.requestCompleted || this.closing) {
       this.closedBy = 'local';
       this.closing = true;
       this.writer.flush();
@@ -425,10 +505,6 @@ export class Http1ServerConnection {
       this.config.stats.downstream_cx_drain_close.inc();
       this.close('local');
     }
-  }
-
-  get isDraining(): boolean {
-    return this.draining;
   }
 
   close(by: 'local' | 'remote'): void {
@@ -505,8 +581,7 @@ export class ActiveStream implements FilterCallbacks {
   private requestComplete = false;
   private responseComplete = false;
   private destroyed = false;
-  private chunkedResponse = false;
-  private isHead: boolean;
+  private readonly isHead: boolean;
   private streamIdleTimer: NodeJS.Timeout | undefined;
   private requestTimer: NodeJS.Timeout | undefined;
   /** Whether this stream is still counted in `downstream_rq_active`. */
@@ -517,11 +592,11 @@ export class ActiveStream implements FilterCallbacks {
   private readonly snappedRouteTable: RouteTable;
 
   constructor(
-    private readonly connection_: Http1ServerConnection,
+    private readonly connection_: StreamConnection,
+    private readonly responseEncoder: ResponseEncoder,
     private readonly config: HttpConnectionManagerConfig,
     readonly connection: DownstreamConnectionInfo,
     private readonly request: RequestHead,
-    private keepAlive: boolean,
   ) {
     this.streamInfo = new StreamInfo(
       request.protocol,
@@ -530,12 +605,13 @@ export class ActiveStream implements FilterCallbacks {
       connection.id,
     );
     this.streamInfo.request = request;
+    this.streamInfo.requestedServerName = connection.requestedServerName;
     this.isHead = request.method === 'HEAD';
     this.streamIdleTimeoutMs = config.streamIdleTimeoutMs;
     this.snappedRouteTable = config.routeTable;
     const s = config.stats;
     s.downstream_rq_total.inc();
-    s.downstream_rq_http1_total.inc();
+    (request.protocol === 'HTTP/2' ? s.downstream_rq_http2_total : s.downstream_rq_http1_total).inc();
     s.downstream_rq_active.inc();
     for (const factory of config.filterFactories) {
       const pair = factory(this);
@@ -548,8 +624,17 @@ export class ActiveStream implements FilterCallbacks {
     return this.snappedRouteTable;
   }
 
+  get requestCompleted(): boolean {
+    return this.requestComplete;
+  }
+
   start(endStream: boolean): void {
     this.mutateRequestHeaders();
+    if (!this.request.authority) {
+      // HTTP/1.1 has refused a request without Host already; HTTP/1.0 and HTTP/2 ones end here.
+      this.sendLocalReply(400, '', { details: 'missing_host_header' });
+      return;
+    }
     if (
       !this.request.path.startsWith('/') &&
       this.request.method !== 'CONNECT' &&
@@ -807,7 +892,7 @@ export class ActiveStream implements FilterCallbacks {
     if (p.trailers) this.encodeTrailers(p.trailers);
   }
 
-  /** HCM response rules, then HTTP/1 framing, then the bytes. */
+  /** HCM response rules, then the connection's encoder. */
   private writeResponseHead(response: ResponseHead, endStream: boolean): void {
     const cfg = this.config;
     const h = response.headers;
@@ -822,66 +907,24 @@ export class ActiveStream implements FilterCallbacks {
       const via = h.getJoined('via');
       h.set('via', via ? `${via}, ${cfg.via}` : cfg.via);
     }
-    // A response before the request finished: Envoy closes the connection afterwards.
-    if (!this.requestComplete) {
-      this.config.stats.downstream_rq_response_before_rq_complete.inc();
-      this.keepAlive = false;
-    }
-    if (this.connection_.isDraining) this.keepAlive = false;
-    const status = response.status;
-    const hasLength = h.has('content-length');
-    const http10 = this.request.protocol === 'HTTP/1.0';
-    this.chunkedResponse = false;
-    if (hasLength) {
-      h.remove('transfer-encoding');
-    } else if (status < 200 || status === 204) {
-      h.remove('transfer-encoding');
-    } else if (status === 304) {
-      h.remove('transfer-encoding');
-    } else if (endStream && !this.isHead) {
-      h.add('content-length', '0');
-      h.remove('transfer-encoding');
-    } else if (http10) {
-      h.remove('transfer-encoding');
-      this.keepAlive = false;
-    } else {
-      // Envoy's codec announces chunked even on a HEAD reply (it just sends no body).
-      h.set('transfer-encoding', 'chunked');
-      this.chunkedResponse = !this.isHead;
-    }
-    if (!this.keepAlive) h.set('connection', 'close');
-    else if (http10) h.set('connection', 'keep-alive');
-    const reason = STATUS_CODES[status] ?? 'Unknown';
-    const head = `HTTP/1.1 ${status} ${reason}\r\n${h.toHttp1()}\r\n`;
-    this.connection_.writeRaw(head);
-    if (endStream || this.isHead || status === 204 || status === 304) {
-      if (endStream) this.finishResponse();
-    }
+    if (!this.requestComplete) this.config.stats.downstream_rq_response_before_rq_complete.inc();
+    this.responseEncoder.encodeHeaders(response, endStream);
+    if (endStream) this.finishResponse();
   }
 
   private writeResponseData(data: Buffer, endStream: boolean): void {
     if (!this.responseStarted) return;
     const bodyAllowed =
       !this.isHead && this.streamInfo.responseCode !== 204 && this.streamInfo.responseCode !== 304;
-    if (bodyAllowed && data.length > 0) {
-      this.streamInfo.bytesSent += data.length;
-      if (this.chunkedResponse) {
-        this.connection_.writeRaw(
-          Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]),
-        );
-      } else {
-        this.connection_.writeRaw(data);
-      }
-    }
-    if (endStream) {
-      if (this.chunkedResponse) this.connection_.writeRaw('0\r\n\r\n');
-      this.finishResponse();
-    }
+    const body = bodyAllowed ? data : EMPTY;
+    this.streamInfo.bytesSent += body.length;
+    if (body.length > 0 || endStream) this.responseEncoder.encodeData(body, endStream);
+    if (endStream) this.finishResponse();
   }
 
   private writeResponseTrailers(trailers: HeaderMap): void {
     this.streamInfo.responseTrailers = trailers;
-    if (this.chunkedResponse) this.connection_.writeRaw(`0\r\n${trailers.toHttp1()}\r\n`);
+    this.responseEncoder.encodeTrailers(trailers);
     this.finishResponse();
   }
 
@@ -892,8 +935,7 @@ export class ActiveStream implements FilterCallbacks {
     this.chargeStats();
     this.writeAccessLog();
     this.destroy();
-    // A response that finished before the request body was read: HTTP/1 must close.
-    this.connection_.streamDone(this, this.keepAlive && this.requestComplete);
+    this.connection_.streamDone(this);
   }
 
   private chargeStats(): void {
@@ -973,6 +1015,7 @@ export class ActiveStream implements FilterCallbacks {
 }
 
 const CRLF = Buffer.from('\r\n');
+const EMPTY = Buffer.alloc(0);
 
 function unmap(addr: string): string {
   return addr.startsWith('::ffff:') ? addr.slice(7) : addr;

@@ -4,7 +4,7 @@
  * copies, but it is counted in the shadow cluster's stats like any other request.
  */
 import type { ClusterManager } from '../upstream/cluster-manager.js';
-import type { ParsedResponseHead } from './codec/http1-parser.js';
+import type { UpstreamResponseHead } from '../upstream/conn-pool.js';
 import type { HeaderMap } from './headers.js';
 import { type UpstreamHead, UpstreamRequest, type UpstreamRequestOwner } from './upstream-request.js';
 
@@ -66,7 +66,7 @@ class ShadowRequest implements UpstreamRequestOwner {
     // The whole request was there to send; nothing is kept back.
   }
 
-  onUpstreamHeaders(_request: UpstreamRequest, head: ParsedResponseHead): void {
+  onUpstreamHeaders(_request: UpstreamRequest, head: UpstreamResponseHead): void {
     this.status = head.status;
   }
 

@@ -1,6 +1,6 @@
 /**
  * One attempt at sending a request upstream (Envoy's UpstreamRequest): a stream from the host's
- * HTTP/1 connection pool, the request head and body written to it, the response handed to its
+ * connection pool (HTTP/1.1 or HTTP/2), the request head and body encoded on it, the response handed to its
  * owner (the router, or the shadow writer for mirrored requests), a per-try timer, outlier
  * reports, and the attempt's share of the cluster's and host's stats.
  */
@@ -9,29 +9,23 @@ import type { Host } from '../upstream/host.js';
 import type {
   PendingStream,
   PoolFailureReason,
+  RequestEncoder,
   ResponseDecoder,
-  UpstreamConnection,
-} from '../upstream/http1-pool.js';
-import type { ParsedResponseHead } from './codec/http1-parser.js';
+  StreamResetReason,
+  UpstreamHead,
+  UpstreamResponseHead,
+} from '../upstream/conn-pool.js';
 import type { HeaderMap } from './headers.js';
 import type { UpstreamResetReason } from './retry-state.js';
 
-/** The request as it goes upstream. */
-export interface UpstreamHead {
-  method: string;
-  path: string;
-  authority: string;
-  headers: HeaderMap;
-  /** The body is sent with chunked framing (the downstream request had no content-length). */
-  chunked: boolean;
-}
+export type { UpstreamHead };
 
 export interface UpstreamRequestOwner {
   /** The request body received so far (all of it, for a retry) and whether the request is complete. */
   requestBody(): { chunks: readonly Buffer[]; ended: boolean; trailers: HeaderMap | undefined };
   /** The attempt got a connection and sent what there was of the request. */
   onUpstreamReady(request: UpstreamRequest): void;
-  onUpstreamHeaders(request: UpstreamRequest, head: ParsedResponseHead): void;
+  onUpstreamHeaders(request: UpstreamRequest, head: UpstreamResponseHead): void;
   onUpstreamData(request: UpstreamRequest, chunk: Buffer): void;
   onUpstreamComplete(request: UpstreamRequest, trailers: HeaderMap | undefined): void;
   /** The attempt ended without (the rest of) a response. */
@@ -52,7 +46,7 @@ export class UpstreamRequest implements ResponseDecoder {
   /** Request bytes went on the wire (Envoy's "upstream request started", for `reset-before-request`). */
   started = false;
   private pending: PendingStream | undefined;
-  private connection: UpstreamConnection | undefined;
+  private connection: RequestEncoder | undefined;
   /** Counted in the cluster's and host's active requests (from pool-ready until finish). */
   private counted = false;
   private over = false;
@@ -70,7 +64,7 @@ export class UpstreamRequest implements ResponseDecoder {
 
   /** Asks the host's pool for a stream; the owner may hear back synchronously. */
   start(): void {
-    const pending = this.cluster.httpPool(this.host, this.priority).newStream({
+    const pending = this.cluster.httpPool(this.host, this.priority).newStream(this, {
       onPoolReady: (conn) => this.onPoolReady(conn),
       onPoolFailure: (reason, details) => this.onPoolFailure(reason, details),
     });
@@ -90,16 +84,14 @@ export class UpstreamRequest implements ResponseDecoder {
     }, ms);
   }
 
-  private onPoolReady(conn: UpstreamConnection): void {
+  private onPoolReady(conn: RequestEncoder): void {
     this.pending = undefined;
     if (this.over) {
-      conn.attach(this, false);
       conn.resetStream();
       return;
     }
     const h = this.head;
     this.connection = conn;
-    conn.attach(this, h.method === 'HEAD');
     const s = this.cluster.stats;
     this.cluster.resourcesFor(this.priority).requests.inc();
     s.upstream_rq_total.inc();
@@ -109,10 +101,11 @@ export class UpstreamRequest implements ResponseDecoder {
     this.counted = true;
     this.host.outlier?.putResult('LOCAL_ORIGIN_CONNECT_SUCCESS');
     this.started = true;
-    conn.write(`${h.method} ${h.path} HTTP/1.1\r\nhost: ${h.authority}\r\n${h.headers.toHttp1()}\r\n`);
     const { chunks, ended, trailers } = this.owner.requestBody();
-    for (const chunk of chunks) this.sendData(chunk);
-    if (ended) this.sendEnd(trailers);
+    const body = chunks.filter((c) => c.length > 0);
+    conn.encodeHeaders(h, ended && body.length === 0 && !trailers);
+    body.forEach((chunk, i) => conn.encodeData(chunk, ended && !trailers && i === body.length - 1));
+    if (ended && trailers) conn.encodeTrailers(trailers);
     this.owner.onUpstreamReady(this);
   }
 
@@ -131,24 +124,20 @@ export class UpstreamRequest implements ResponseDecoder {
 
   /** Request body after the head; ignored until connected (the owner keeps it for onPoolReady). */
   sendData(data: Buffer): void {
-    const conn = this.connection;
-    if (!conn || data.length === 0) return;
-    if (this.head.chunked)
-      conn.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]));
-    else conn.write(data);
+    if (data.length > 0) this.connection?.encodeData(data, false);
   }
 
-  /** The request is complete; HTTP/1 sends trailers only in a chunked body's last chunk. */
+  /** The request is complete, with or without trailers. */
   sendEnd(trailers: HeaderMap | undefined): void {
     const conn = this.connection;
     if (!conn) return;
-    if (this.head.chunked) conn.write(`0\r\n${trailers ? trailers.toHttp1() : ''}\r\n`);
-    conn.endRequest();
+    if (trailers) conn.encodeTrailers(trailers);
+    else conn.encodeData(Buffer.alloc(0), true);
   }
 
   // ---- ResponseDecoder ----
 
-  onResponseHead(head: ParsedResponseHead): void {
+  onResponseHead(head: UpstreamResponseHead): void {
     if (this.over) return;
     this.host.outlier?.putHttpResponseCode(head.status);
     this.owner.onUpstreamHeaders(this, head);
@@ -165,7 +154,7 @@ export class UpstreamRequest implements ResponseDecoder {
     this.owner.onUpstreamComplete(this, trailers);
   }
 
-  onReset(reason: 'connection_termination' | 'protocol_error' | 'local_reset', details: string): void {
+  onReset(reason: StreamResetReason, details: string): void {
     if (this.over) return;
     this.connection = undefined;
     this.cluster.stats.upstream_rq_rx_reset.inc();
@@ -207,5 +196,3 @@ export class UpstreamRequest implements ResponseDecoder {
     else this.host.stats.rq_error++;
   }
 }
-
-const CRLF = Buffer.from('\r\n');

@@ -21,10 +21,19 @@ import type {
   Listener,
   TcpProxy,
 } from '../config/types.js';
-import { Http1ServerConnection, HttpConnectionManagerConfig } from '../http/connection-manager.js';
+import { HttpConnectionManagerConfig } from '../http/connection-manager.js';
+import { createServerConnection, type ServerConnection } from '../http/http2-server-connection.js';
 import type { RouteConfigProviderManager } from '../http/route/rds.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Counter, Gauge, Histogram, Scope, Store } from '../stats/store.js';
+import { TlsContextManager } from '../tls/context-manager.js';
+import {
+  applicationProtocolScore,
+  type ConnectionDetection,
+  ListenerFilters,
+  RAW_CONNECTION,
+  serverNameScore,
+} from '../tls/tls-inspector.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { TcpProxyConfig, TcpProxySession } from './tcp-proxy.js';
 
@@ -42,6 +51,8 @@ export interface ListenerDeps {
   routes?: RouteConfigProviderManager;
   /** `--drain-time-s`: how long a removed or replaced listener's connections may take to finish. */
   drainTimeMs: number;
+  /** TLS contexts of filter chains with a transport socket (the server's, so `/certs` lists them). */
+  tls?: TlsContextManager;
 }
 
 /** A bind failure, worded as Envoy words it, with what to do about it. */
@@ -65,8 +76,8 @@ export function listenerStatPrefix(listener: Listener): string {
   return `listener.${addr}_${sa.port_value ?? 0}.`;
 }
 
-/** What a compiled filter chain does with a new connection. */
-type ChainHandler = (socket: net.Socket) => void;
+/** What a compiled filter chain does with a new connection, given what the listener filters found. */
+type ChainHandler = (socket: net.Socket, detection: ConnectionDetection) => void;
 
 interface CompiledChain {
   match: FilterChainMatch;
@@ -92,7 +103,9 @@ export class ActiveListener {
   private readonly hcms: HttpConnectionManagerConfig[] = [];
   private readonly defaultChain: CompiledChain | undefined;
   private readonly connections = new Set<net.Socket>();
-  private readonly httpConnections = new Set<Http1ServerConnection>();
+  private readonly httpConnections = new Set<ServerConnection>();
+  private readonly listenerFilters: ListenerFilters | undefined;
+  private readonly tls: TlsContextManager;
   boundAddress: Address | undefined;
   private readonly log: Logger;
 
@@ -116,13 +129,42 @@ export class ActiveListener {
       downstream_cx_overflow: scope.counter('downstream_cx_overflow'),
       no_filter_chain_match: scope.counter('no_filter_chain_match'),
     };
+    this.tls = deps.tls ?? new TlsContextManager();
+    this.listenerFilters = ListenerFilters.create(config, deps.store, scope);
     this.chains = (config.filter_chains ?? []).map((fc) => this.compileChain(fc, scope));
     this.defaultChain = config.default_filter_chain
       ? this.compileChain(config.default_filter_chain, scope)
       : undefined;
   }
 
+  /**
+   * The chain's terminal filter, behind its transport socket: with TLS, the filter gets the
+   * decrypted connection once the handshake is done; `%REQUESTED_SERVER_NAME%` is the SNI the
+   * handshake or the TLS inspector saw.
+   */
   private compileChain(fc: FilterChain, listenerScope: Scope): CompiledChain {
+    const { terminal, close } = this.compileTerminal(fc, listenerScope);
+    const tls = this.tls.serverContext(fc.transport_socket, {
+      where: `listener '${this.name}'`,
+      scope: listenerScope,
+      onSecure: (socket) => terminal(socket, { secure: true, serverName: socket.servername || '' }),
+    });
+    return {
+      match: fc.filter_chain_match ?? {},
+      handle: tls
+        ? (socket) => tls.accept(socket)
+        : (socket, detection) => terminal(socket, { secure: false, serverName: detection.serverName }),
+      close: () => {
+        close();
+        this.tls.release(tls);
+      },
+    };
+  }
+
+  private compileTerminal(
+    fc: FilterChain,
+    listenerScope: Scope,
+  ): { terminal: (socket: net.Socket, o: { secure: boolean; serverName: string }) => void; close: () => void } {
     const filters = fc.filters ?? [];
     const terminal = filters[filters.length - 1];
     if (!terminal) throw new Error(`listener '${this.name}': a filter chain has no filters`);
@@ -149,9 +191,8 @@ export class ActiveListener {
       });
       this.hcms.push(hcm);
       return {
-        match: fc.filter_chain_match ?? {},
-        handle: (socket) => {
-          const conn = new Http1ServerConnection(socket, hcm);
+        terminal: (socket, o) => {
+          const conn = createServerConnection(socket, hcm, o);
           this.httpConnections.add(conn);
           socket.once('close', () => this.httpConnections.delete(conn));
         },
@@ -170,8 +211,7 @@ export class ActiveListener {
         this.deps.random,
       );
       return {
-        match: fc.filter_chain_match ?? {},
-        handle: (socket) => new TcpProxySession(socket, tcp),
+        terminal: (socket, o) => new TcpProxySession(socket, tcp, o.serverName),
         close: () => tcp.close(),
       };
     }
@@ -235,22 +275,32 @@ export class ActiveListener {
       s.downstream_cx_destroy.inc();
       s.downstream_cx_length_ms.record(performance.now() - started);
     });
-    const chain = this.selectChain(socket);
+    if (!this.listenerFilters) {
+      this.dispatch(socket, RAW_CONNECTION);
+      return;
+    }
+    void this.listenerFilters.run(socket).then((detection) => {
+      if (detection && !socket.destroyed) this.dispatch(socket, detection);
+    });
+  }
+
+  private dispatch(socket: net.Socket, detection: ConnectionDetection): void {
+    const chain = this.selectChain(socket, detection);
     if (!chain) {
-      s.no_filter_chain_match.inc();
+      this.stats.no_filter_chain_match.inc();
       this.log.debug(`closing connection from ${socket.remoteAddress}: no matching filter chain found`);
       socket.destroy();
       return;
     }
-    chain.handle(socket);
+    chain.handle(socket, detection);
   }
 
   /**
    * Envoy's filter-chain matching: criteria are considered in a fixed order (destination port,
-   * destination IP, transport protocol, source IP, source port), and at each step the most
-   * specific chains that match survive.
+   * destination IP, server name, transport protocol, application protocols, source IP, source
+   * port), and at each step the most specific chains that match survive.
    */
-  private selectChain(socket: net.Socket): CompiledChain | undefined {
+  private selectChain(socket: net.Socket, detection: ConnectionDetection): CompiledChain | undefined {
     const localPort = socket.localPort ?? 0;
     const localIp = unmap(socket.localAddress ?? '');
     const remoteIp = unmap(socket.remoteAddress ?? '');
@@ -260,8 +310,12 @@ export class ActiveListener {
       m.destination_port === undefined ? 0 : m.destination_port === localPort ? 1 : -1,
     );
     candidates = narrow(candidates, (m) => prefixScore(m.prefix_ranges, localIp));
+    candidates = narrow(candidates, (m) => serverNameScore(m.server_names, detection.serverName));
     candidates = narrow(candidates, (m) =>
-      m.transport_protocol === undefined ? 0 : m.transport_protocol === 'raw_buffer' ? 1 : -1,
+      !m.transport_protocol ? 0 : m.transport_protocol === detection.transportProtocol ? 1 : -1,
+    );
+    candidates = narrow(candidates, (m) =>
+      applicationProtocolScore(m.application_protocols, detection.applicationProtocols),
     );
     candidates = narrow(candidates, (m) => prefixScore(m.source_prefix_ranges, remoteIp));
     candidates = narrow(candidates, (m) =>

@@ -3,7 +3,7 @@
  * gets one upstream connection to a host the cluster's load balancer picks, and bytes flow both
  * ways unchanged (the upstream sees the proxy's address as the client, as the course shows).
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { durationMs } from '../common/duration.js';
 import type { Logger } from '../common/logger.js';
 import type { TcpProxy } from '../config/types.js';
@@ -92,10 +92,13 @@ export class TcpProxySession {
   constructor(
     private readonly downstream: net.Socket,
     private readonly config: TcpProxyConfig,
+    /** SNI of the connection (TLS inspector or handshake), for `%REQUESTED_SERVER_NAME%`. */
+    requestedServerName = '',
   ) {
     const remote = { address: unmap(downstream.remoteAddress ?? ''), port: downstream.remotePort ?? 0 };
     const local = { address: unmap(downstream.localAddress ?? ''), port: downstream.localPort ?? 0 };
     this.info = new StreamInfo('-', remote, local, nextConnectionId());
+    this.info.requestedServerName = requestedServerName;
     config.stats.downstream_cx_total.inc();
     downstream.setNoDelay(true);
     // Hold downstream bytes until the upstream connection is up.
@@ -142,7 +145,8 @@ export class TcpProxySession {
     host.stats.cx_total++;
     host.stats.cx_active++;
     const started = performance.now();
-    const upstream = net.connect({ host: host.address, port: host.port });
+    // The cluster's transport socket: TLS origination when it has an UpstreamTlsContext.
+    const { socket: upstream, ready } = cluster.transport.connect(host, []);
     this.upstream = upstream;
     upstream.setNoDelay(true);
     let connected = false;
@@ -150,7 +154,7 @@ export class TcpProxySession {
       s.upstream_cx_connect_timeout.inc();
       upstream.destroy(new Error('connect timeout'));
     }, cluster.connectTimeoutMs);
-    upstream.once('connect', () => {
+    upstream.once(ready, () => {
       connected = true;
       clearTimeout(connectTimer);
       this.upstreamConnectedAt = performance.now();

@@ -28,6 +28,7 @@ import { LdsApi } from '../network/lds-api.js';
 import { ListenerManager } from '../network/listener-manager.js';
 import { Runtime } from '../runtime/runtime.js';
 import { Store } from '../stats/store.js';
+import { TlsContextManager } from '../tls/context-manager.js';
 import { CdsApi } from '../upstream/cds-api.js';
 import type { ClusterDeps } from '../upstream/cluster.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
@@ -48,6 +49,7 @@ export class Server implements AdminContext {
   private readonly listenerManager: ListenerManager;
   private readonly xds: XdsSubscriptionFactory;
   private readonly routes: RouteConfigProviderManager;
+  private readonly tls: TlsContextManager;
   private cds: CdsApi | undefined;
   private lds: LdsApi | undefined;
   private serverState: ServerState = 'PRE_INITIALIZING';
@@ -74,12 +76,14 @@ export class Server implements AdminContext {
       this.resolveStopped = r;
     });
     this.runtime = new Runtime(bootstrap.layered_runtime, bootstrap.node?.cluster ?? '');
+    this.tls = new TlsContextManager(bootstrap.static_resources?.secrets);
     const deps: ClusterDeps = {
       store: this.store,
       runtime: this.runtime,
       logs,
       dns: new DnsResolver(options.dnsHosts),
       random: Math.random,
+      tls: this.tls,
     };
     this.clusterManager = new ClusterManager(deps);
     // xDS reaches management servers through static clusters, and EDS clusters subscribe through it.
@@ -259,8 +263,7 @@ export class Server implements AdminContext {
   }
 
   certs(): { ca_cert: CertificateDetails[]; cert_chain: CertificateDetails[] }[] {
-    // TLS contexts come with the TLS work; until then the proxy has none to report.
-    return [];
+    return this.tls.certs();
   }
 
   setHealthCheckFailed(failed: boolean): void {

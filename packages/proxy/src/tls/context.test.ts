@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Secret, TransportSocket } from '../config/types.js';
 import { Store } from '../stats/store.js';
 import { generateLabCertificates, type LabPki } from './cert-gen.js';
-import { type ServerTlsContext, tlsFailureReason } from './context.js';
+import { type ServerTlsContext, tlsHandshakeFailure } from './context.js';
 import { TlsContextManager } from './context-manager.js';
 import { DOWNSTREAM_TLS_CONTEXT, UPSTREAM_TLS_CONTEXT } from './types.js';
 
@@ -335,7 +335,7 @@ describe('client contexts', () => {
         body += d.toString();
       });
       socket.on('error', (e: NodeJS.ErrnoException) =>
-        resolve({ body, error: e.code, reason: tlsFailureReason(e, socket as TLSSocket) }),
+        resolve({ body, error: e.code, reason: tlsHandshakeFailure(e, socket) }),
       );
       socket.on('close', () => resolve({ body }));
     });

@@ -395,14 +395,18 @@ export class ClientTlsContext extends TlsContext implements UpstreamTransport {
 }
 
 /** OpenSSL's errors, as Node reports them (`ERR_SSL_*`, the `SSL routines` library). */
-export function isTlsError(err: NodeJS.ErrnoException & { library?: string }): boolean {
+function isTlsError(err: NodeJS.ErrnoException & { library?: string }): boolean {
   return err.code?.startsWith('ERR_SSL_') === true || err.library === 'SSL routines';
 }
 
-/** Envoy's transport failure text for a TLS error, e.g. `TLS error: ...:CERTIFICATE_VERIFY_FAILED`. */
-export function tlsFailureReason(err: NodeJS.ErrnoException, socket?: TLSSocket): string {
-  if (err instanceof SanMismatchError || socket?.authorizationError)
+/**
+ * Envoy's transport failure text when a connection failed in its TLS handshake (e.g. `TLS error:
+ * ...:CERTIFICATE_VERIFY_FAILED`), or undefined when the failure was not TLS's.
+ */
+export function tlsHandshakeFailure(err: NodeJS.ErrnoException, socket: net.Socket): string | undefined {
+  if (err instanceof SanMismatchError || (socket instanceof tls.TLSSocket && socket.authorizationError))
     return 'TLS error: 268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED';
+  if (!isTlsError(err)) return undefined;
   const reason = err.code?.startsWith('ERR_SSL_') ? err.code.slice('ERR_SSL_'.length) : err.message;
   return `TLS error: SSL routines:OPENSSL_internal:${reason}`;
 }

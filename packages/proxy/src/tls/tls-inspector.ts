@@ -232,7 +232,8 @@ export class ListenerFilters {
   /** The listener's filters, or undefined when it has none (connections go straight to chain matching). */
   static create(listener: Listener, root: Scope, listenerScope: Scope): ListenerFilters | undefined {
     const filters = listener.listener_filters ?? [];
-    if (filters.length === 0) return undefined;
+    // A UDP listener's filters (udp_proxy) read datagrams, not connections.
+    if (filters.length === 0 || listener.address?.socket_address?.protocol === 'UDP') return undefined;
     for (const f of filters) {
       const typeUrl = f.typed_config?.['@type'];
       const known = typeUrl ? typeUrl.endsWith(`/${TLS_INSPECTOR}`) : TLS_INSPECTOR_NAMES.includes(f.name);

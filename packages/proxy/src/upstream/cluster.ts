@@ -8,6 +8,7 @@
  */
 
 import { durationMs } from '../common/duration.js';
+import { type Http2Config, http2Config } from '../http/codec/http2-options.js';
 import type { Logger, LogRegistry } from '../common/logger.js';
 import type {
   Cluster as ClusterConfig,
@@ -18,13 +19,17 @@ import type {
 } from '../config/types.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Scope, Store } from '../stats/store.js';
+import type { UpstreamTransport } from '../tls/context.js';
+import { TlsContextManager } from '../tls/context-manager.js';
 import type { SubscriptionFactory } from '../xds/subscription.js';
 import { type ClusterStats, createClusterStats, ResponseCodeStats } from './cluster-stats.js';
+import type { ConnectionPool, PoolClusterInfo } from './conn-pool.js';
 import { type DnsLookupFamily, DnsResolutionError, type DnsResolver } from './dns.js';
 import { EdsDiscovery } from './eds.js';
 import { createHealthChecker, type HealthChecker } from './health-check/index.js';
 import { Host, PrioritySet } from './host.js';
-import { Http1ConnectionPool, type PoolClusterInfo } from './http1-pool.js';
+import { Http1ConnectionPool } from './http1-pool.js';
+import { clusterHttp2Options, Http2ConnectionPool } from './http2-pool.js';
 import { createLoadBalancer } from './load-balancer/index.js';
 import type { LoadBalancer } from './load-balancer/types.js';
 import { OutlierDetector } from './outlier/detector.js';
@@ -38,6 +43,8 @@ export interface ClusterDeps {
   logs: LogRegistry;
   dns: DnsResolver;
   random: () => number;
+  /** TLS contexts of clusters with a transport socket (the server's, so `/certs` lists them). */
+  tls?: TlsContextManager;
 }
 
 /** Envoy's default upstream idle timeout for HTTP connections (HttpProtocolOptions.idle_timeout). */
@@ -60,10 +67,15 @@ export class Cluster {
   /** The endpoint subscription of an EDS cluster. */
   readonly eds: EdsDiscovery<ResolvedLocality[]> | undefined;
   private readonly healthCheckers: HealthChecker[] = [];
+  /** How connections to the hosts are made: plain TCP, or TLS (the cluster's transport socket). */
+  readonly transport: UpstreamTransport;
+  /** HTTP/2 settings when the cluster speaks HTTP/2 upstream; HTTP/1.1 otherwise. */
+  private readonly http2: Http2Config | undefined;
+  private readonly tls: TlsContextManager;
   /** Per routing priority, as Envoy keys pools: each priority has its own circuit breakers. */
   private readonly pools = {
-    DEFAULT: new Map<Host, Http1ConnectionPool>(),
-    HIGH: new Map<Host, Http1ConnectionPool>(),
+    DEFAULT: new Map<Host, ConnectionPool>(),
+    HIGH: new Map<Host, ConnectionPool>(),
   };
   private readonly poolInfo: { default: PoolClusterInfo; high: PoolClusterInfo };
   private readonly log: Logger;
@@ -98,7 +110,14 @@ export class Cluster {
       ),
     };
     const idleTimeoutMs = this.upstreamIdleTimeoutMs();
-    const poolLog = deps.logs.get('pool', 'upstream/http1-pool.ts');
+    this.tls = deps.tls ?? new TlsContextManager();
+    this.transport = this.tls.upstreamTransport(config.transport_socket, {
+      where: `cluster '${this.name}'`,
+      scope: this.scope,
+    });
+    const http2Options = clusterHttp2Options(config);
+    this.http2 = http2Options ? http2Config(http2Options) : undefined;
+    const poolLog = deps.logs.get('pool', 'upstream/conn-pool.ts');
     const info = (resources: ResourceManager): PoolClusterInfo => ({
       name: this.name,
       stats: this.stats,
@@ -106,6 +125,7 @@ export class Cluster {
       connectTimeoutMs: this.connectTimeoutMs,
       maxRequestsPerConnection: config.max_requests_per_connection ?? 0,
       idleTimeoutMs,
+      transport: this.transport,
       log: poolLog,
     });
     this.poolInfo = { default: info(this.resources.default), high: info(this.resources.high) };
@@ -325,12 +345,13 @@ export class Cluster {
     this.stats.max_host_weight.set(maxWeight);
   }
 
-  /** The HTTP/1 connection pool to `host` at routing priority `priority`. */
-  httpPool(host: Host, priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): Http1ConnectionPool {
+  /** The connection pool to `host` at routing priority `priority`: HTTP/2 or HTTP/1.1, as configured. */
+  httpPool(host: Host, priority: 'DEFAULT' | 'HIGH' = 'DEFAULT'): ConnectionPool {
     const pools = this.pools[priority];
     let pool = pools.get(host);
     if (!pool) {
-      pool = new Http1ConnectionPool(host, priority === 'HIGH' ? this.poolInfo.high : this.poolInfo.default);
+      const info = priority === 'HIGH' ? this.poolInfo.high : this.poolInfo.default;
+      pool = this.http2 ? new Http2ConnectionPool(host, info, this.http2) : new Http1ConnectionPool(host, info);
       pools.set(host, pool);
     }
     return pool;
@@ -359,6 +380,7 @@ export class Cluster {
       for (const pool of pools.values()) pool.destroy();
       pools.clear();
     }
+    this.tls.release(this.transport);
   }
 }
 

@@ -1,68 +1,33 @@
 /**
  * HTTP/1.1 connection pool to one upstream host (Envoy's `source/common/http/http1/conn_pool`):
  * keep-alive connections, one request at a time each, a FIFO of pending requests, connect
- * timeouts, and the cluster's circuit breakers (max connections, max pending requests).
+ * timeouts, and the cluster's circuit breakers (max connections, max pending requests). Each
+ * connection encodes the request of the stream it serves itself.
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { BatchedWriter } from '../common/batched-writer.js';
-import type { Logger } from '../common/logger.js';
-import { Http1ResponseParser, HttpParseError, type ParsedResponseHead } from '../http/codec/http1-parser.js';
+import { Http1ResponseParser, HttpParseError } from '../http/codec/http1-parser.js';
 import type { HeaderMap } from '../http/headers.js';
-import type { ClusterStats } from './cluster-stats.js';
+import {
+  type ConnectionPool,
+  connectFailureDetails,
+  type PendingStream,
+  type PoolCallbacks,
+  type PoolClusterInfo,
+  type PoolFailureReason,
+  type RequestEncoder,
+  type ResponseDecoder,
+  type UpstreamHead,
+} from './conn-pool.js';
 import type { Host } from './host.js';
-import type { ResourceManager } from './resource-manager.js';
 
-/** What a pool needs to know about the cluster that owns it. */
-export interface PoolClusterInfo {
-  name: string;
-  stats: ClusterStats;
-  resources: ResourceManager;
-  connectTimeoutMs: number;
-  /** 0 = unlimited. */
-  maxRequestsPerConnection: number;
-  /** Idle upstream connections are closed after this long (HttpProtocolOptions.idle_timeout, default 1 h). */
-  idleTimeoutMs: number;
-  log: Logger;
-}
-
-export type PoolFailureReason = 'overflow' | 'connection_failure' | 'timeout' | 'local_connection_failure';
-
-export interface PoolCallbacks {
-  onPoolReady(connection: UpstreamConnection): void;
-  onPoolFailure(reason: PoolFailureReason, details: string): void;
-}
-
-/** Handle to a request waiting for a connection. */
-export interface PendingStream {
-  cancel(): void;
-}
-
-/** How the stream using a connection hears about the response. */
-export interface ResponseDecoder {
-  onResponseHead(head: ParsedResponseHead): void;
-  onResponseData(chunk: Buffer): void;
-  onResponseComplete(trailers: HeaderMap | undefined): void;
-  /** The connection failed or closed before the response completed. */
-  onReset(reason: 'connection_termination' | 'protocol_error' | 'local_reset', details: string): void;
-}
-
-/** Envoy's errno-based transport failure text, e.g. `delayed connect error: 111`. */
-function transportFailure(err: NodeJS.ErrnoException): string {
-  const errnos: Record<string, number> = {
-    ECONNREFUSED: 111,
-    ECONNRESET: 104,
-    EHOSTUNREACH: 113,
-    ENETUNREACH: 101,
-    ETIMEDOUT: 110,
-  };
-  const n = err.code ? errnos[err.code] : undefined;
-  return n !== undefined
-    ? `delayed connect error: ${n}`
-    : `delayed connect error: ${err.code ?? err.message}`;
-}
-
-export class UpstreamConnection {
+/** One HTTP/1.1 connection; while a stream uses it, it is that stream's request encoder. */
+export class UpstreamConnection implements RequestEncoder {
   readonly socket: net.Socket;
+  /** The event after which the connection carries HTTP (`connect`, or `secureConnect` over TLS). */
+  readonly readyEvent: string;
+  /** The request body goes out with chunked framing. */
+  private chunked = false;
   private parser: Http1ResponseParser;
   private decoder: ResponseDecoder | undefined;
   private requestsServed = 0;
@@ -81,7 +46,9 @@ export class UpstreamConnection {
     private readonly pool: Http1ConnectionPool,
     private readonly info: PoolClusterInfo,
   ) {
-    this.socket = net.connect({ host: host.address, port: host.port });
+    const { socket, ready } = info.transport.connect(host, ['http/1.1']);
+    this.socket = socket;
+    this.readyEvent = ready;
     this.socket.setNoDelay(true);
     this.writer = new BatchedWriter(this.socket);
     this.parser = new Http1ResponseParser({
@@ -126,8 +93,8 @@ export class UpstreamConnection {
     });
   }
 
-  /** Starts a request on this connection; `decoder` hears the response. */
-  attach(decoder: ResponseDecoder, isHead: boolean): void {
+  /** Starts a stream on this connection; `decoder` hears the response. */
+  attach(decoder: ResponseDecoder): void {
     this.clearIdleTimer();
     this.decoder = decoder;
     this.busy = true;
@@ -135,17 +102,39 @@ export class UpstreamConnection {
     this.requestComplete = false;
     this.responseKeepAlive = true;
     this.requestsServed++;
-    if (isHead) this.parser.expectHeadResponse();
   }
 
-  write(data: Buffer | string): void {
+  encodeHeaders(head: UpstreamHead, endStream: boolean): void {
+    if (head.method === 'HEAD') this.parser.expectHeadResponse();
+    this.chunked = head.chunked;
+    this.write(`${head.method} ${head.path} HTTP/1.1\r\nhost: ${head.authority}\r\n${head.headers.toHttp1()}\r\n`);
+    if (endStream) this.endRequest();
+  }
+
+  encodeData(data: Buffer, endStream: boolean): void {
+    if (data.length > 0) {
+      if (this.chunked) this.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]));
+      else this.write(data);
+    }
+    if (!endStream) return;
+    if (this.chunked) this.write('0\r\n\r\n');
+    this.endRequest();
+  }
+
+  /** HTTP/1 carries trailers only in a chunked body's last chunk; otherwise they are dropped. */
+  encodeTrailers(trailers: HeaderMap): void {
+    if (this.chunked) this.write(`0\r\n${trailers.toHttp1()}\r\n`);
+    this.endRequest();
+  }
+
+  private write(data: Buffer | string): void {
     const len = typeof data === 'string' ? Buffer.byteLength(data, 'latin1') : data.length;
     this.info.stats.upstream_cx_tx_bytes_total.inc(len);
     this.writer.write(data);
   }
 
   /** The request (head and body) has been written completely. */
-  endRequest(): void {
+  private endRequest(): void {
     this.requestComplete = true;
     this.maybeRelease();
   }
@@ -217,12 +206,15 @@ export class UpstreamConnection {
   }
 }
 
+const CRLF = Buffer.from('\r\n');
+
 interface Waiter {
+  decoder: ResponseDecoder;
   callbacks: PoolCallbacks;
   cancelled: boolean;
 }
 
-export class Http1ConnectionPool {
+export class Http1ConnectionPool implements ConnectionPool {
   private readonly idle: UpstreamConnection[] = [];
   private readonly connecting = new Set<UpstreamConnection>();
   private readonly all = new Set<UpstreamConnection>();
@@ -237,10 +229,11 @@ export class Http1ConnectionPool {
    * Asks for a connection. `onPoolReady` may be called synchronously (an idle connection was
    * free); otherwise the request waits and the returned handle can cancel it.
    */
-  newStream(callbacks: PoolCallbacks): PendingStream | undefined {
+  newStream(decoder: ResponseDecoder, callbacks: PoolCallbacks): PendingStream | undefined {
     while (this.idle.length > 0) {
       const conn = this.idle.pop()!;
       if (conn.isClosed) continue;
+      conn.attach(decoder);
       callbacks.onPoolReady(conn);
       return undefined;
     }
@@ -250,7 +243,7 @@ export class Http1ConnectionPool {
       callbacks.onPoolFailure('overflow', 'pending requests overflow');
       return undefined;
     }
-    const waiter: Waiter = { callbacks, cancelled: false };
+    const waiter: Waiter = { decoder, callbacks, cancelled: false };
     this.pending.push(waiter);
     res.pendingRequests.inc();
     this.info.stats.upstream_rq_pending_total.inc();
@@ -293,7 +286,7 @@ export class Http1ConnectionPool {
       s.upstream_cx_connect_timeout.inc();
       this.connectFailed(conn, 'timeout', 'connection timeout');
     }, this.info.connectTimeoutMs);
-    conn.socket.once('connect', () => {
+    conn.socket.once(conn.readyEvent, () => {
       clearTimeout(timer);
       this.connecting.delete(conn);
       s.upstream_cx_connect_ms.record(performance.now() - started);
@@ -302,11 +295,7 @@ export class Http1ConnectionPool {
     conn.socket.once('error', (err: NodeJS.ErrnoException) => {
       if (!this.connecting.has(conn)) return;
       clearTimeout(timer);
-      this.connectFailed(
-        conn,
-        'connection_failure',
-        `remote connection failure, transport failure reason: ${transportFailure(err)}`,
-      );
+      this.connectFailed(conn, 'connection_failure', connectFailureDetails(err, conn.socket));
     });
   }
 
@@ -335,6 +324,7 @@ export class Http1ConnectionPool {
     if (w) {
       this.info.resources.pendingRequests.dec();
       this.info.stats.upstream_rq_pending_active.dec();
+      conn.attach(w.decoder);
       w.callbacks.onPoolReady(conn);
       return;
     }

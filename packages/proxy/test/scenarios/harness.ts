@@ -227,7 +227,16 @@ export class Lab {
   }
 
   /** Starts meshcraft-proxy with a (remapped) config, waits for `/ready` to say LIVE. */
-  async proxy(configYaml: string, o: { self: string; args?: string[]; name?: string }): Promise<ProxyHandle> {
+  async proxy(
+    configYaml: string,
+    o: {
+      self: string;
+      args?: string[];
+      name?: string;
+      /** Volume mounts: a container directory (e.g. `/etc/envoy/certs/`) → the host directory standing in for it. */
+      mounts?: Record<string, string>;
+    },
+  ): Promise<ProxyHandle> {
     const self = this.map.ip(o.self);
     const configFile = path.join(this.dir, `${o.name ?? o.self}.yaml`);
     const parsed = YAML.parse(configYaml) as { admin?: unknown };
@@ -236,7 +245,7 @@ export class Lab {
       ? configYaml
       : `${configYaml}\nadmin:\n  address:\n    socket_address: { address: 0.0.0.0, port_value: 9901 }\n`;
     if (!parsed.admin) await this.map.allocate(9901);
-    fs.writeFileSync(configFile, this.map.remapConfig(withAdmin, self));
+    fs.writeFileSync(configFile, mountFiles(this.map.remapConfig(withAdmin, self), o.mounts ?? {}));
     let stderr = '';
     const child = spawn(
       process.execPath,
@@ -287,6 +296,23 @@ export class Lab {
     );
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Rewrites every DataSource `filename` under a mounted container directory to its host directory. */
+function mountFiles(yamlText: string, mounts: Record<string, string>): string {
+  const doc = YAML.parse(yamlText) as unknown;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(walk);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      const file = o.filename;
+      const mount = typeof file === 'string' ? Object.keys(mounts).find((dir) => file.startsWith(dir)) : undefined;
+      if (mount) o.filename = path.join(mounts[mount]!, (file as string).slice(mount.length));
+      for (const child of Object.values(o)) walk(child);
+    }
+  };
+  walk(doc);
+  return YAML.stringify(doc);
 }
 
 /** Reads a reference-lab fixture (the course's config, verbatim). */

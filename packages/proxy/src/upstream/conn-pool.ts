@@ -1,0 +1,110 @@
+/**
+ * The connection-pool interface the router sends requests through, after Envoy's
+ * `Http::ConnectionPool::Instance`: a pool to one host hands out streams — on an HTTP/1.1
+ * connection of its own, or multiplexed on an HTTP/2 connection — and the request goes out
+ * through a protocol-neutral encoder while the response comes back through a decoder. The
+ * cluster picks the pool per its protocol options; the router does not know which it got.
+ */
+import type net from 'node:net';
+import type { Logger } from '../common/logger.js';
+import type { HeaderMap } from '../http/headers.js';
+import { tlsHandshakeFailure, type UpstreamTransport } from '../tls/context.js';
+import type { ClusterStats } from './cluster-stats.js';
+import type { ResourceManager } from './resource-manager.js';
+
+/** The request as it goes upstream. */
+export interface UpstreamHead {
+  method: string;
+  path: string;
+  authority: string;
+  headers: HeaderMap;
+  /** The body is sent with chunked framing on HTTP/1 (the downstream request had no content-length). */
+  chunked: boolean;
+}
+
+/** The response head, whatever the protocol. */
+export interface UpstreamResponseHead {
+  status: number;
+  headers: HeaderMap;
+  /** An HTTP/1 response framed with chunked encoding. */
+  chunked: boolean;
+}
+
+/** The request side of a stream (Envoy's RequestEncoder). */
+export interface RequestEncoder {
+  encodeHeaders(head: UpstreamHead, endStream: boolean): void;
+  encodeData(data: Buffer, endStream: boolean): void;
+  encodeTrailers(trailers: HeaderMap): void;
+  /** Abandons the stream: an HTTP/1 connection closes, an HTTP/2 stream is reset. */
+  resetStream(): void;
+}
+
+export type StreamResetReason = 'connection_termination' | 'protocol_error' | 'local_reset';
+
+/** How the stream hears about the response (Envoy's ResponseDecoder plus stream callbacks). */
+export interface ResponseDecoder {
+  onResponseHead(head: UpstreamResponseHead): void;
+  onResponseData(chunk: Buffer): void;
+  onResponseComplete(trailers: HeaderMap | undefined): void;
+  /** The stream failed or its connection closed before the response completed. */
+  onReset(reason: StreamResetReason, details: string): void;
+}
+
+export type PoolFailureReason = 'overflow' | 'connection_failure' | 'timeout' | 'local_connection_failure';
+
+export interface PoolCallbacks {
+  /** A stream exists: send the request through `encoder`; the response goes to the decoder given to newStream. */
+  onPoolReady(encoder: RequestEncoder): void;
+  onPoolFailure(reason: PoolFailureReason, details: string): void;
+}
+
+/** Handle to a request waiting for a connection. */
+export interface PendingStream {
+  cancel(): void;
+}
+
+export interface ConnectionPool {
+  /**
+   * Asks for a stream. `onPoolReady` may be called synchronously (a connection had room);
+   * otherwise the request waits and the returned handle can cancel it.
+   */
+  newStream(decoder: ResponseDecoder, callbacks: PoolCallbacks): PendingStream | undefined;
+  /** Closes every connection and fails the waiting requests (host or cluster removed, shutdown). */
+  destroy(): void;
+  readonly activeConnections: number;
+}
+
+/** What a pool needs to know about the cluster that owns it. */
+export interface PoolClusterInfo {
+  name: string;
+  stats: ClusterStats;
+  resources: ResourceManager;
+  connectTimeoutMs: number;
+  /** 0 = unlimited. */
+  maxRequestsPerConnection: number;
+  /** Idle upstream connections are closed after this long (HttpProtocolOptions.idle_timeout, default 1 h). */
+  idleTimeoutMs: number;
+  /** Plain TCP, or the cluster's TLS context. */
+  transport: UpstreamTransport;
+  log: Logger;
+}
+
+const ERRNO: Record<string, number> = {
+  ECONNREFUSED: 111,
+  ECONNRESET: 104,
+  EHOSTUNREACH: 113,
+  ENETUNREACH: 101,
+  ETIMEDOUT: 110,
+};
+
+/**
+ * Envoy's text for a connection that failed before it was ready: `remote connection failure,
+ * transport failure reason: delayed connect error: 111`, or for a failed TLS handshake
+ * `connection failure, transport failure reason: TLS error: ...`.
+ */
+export function connectFailureDetails(err: NodeJS.ErrnoException, socket: net.Socket): string {
+  const tls = tlsHandshakeFailure(err, socket);
+  if (tls) return `connection failure, transport failure reason: ${tls}`;
+  const n = err.code ? ERRNO[err.code] : undefined;
+  return `remote connection failure, transport failure reason: delayed connect error: ${n ?? err.code ?? err.message}`;
+}
