@@ -30,7 +30,6 @@ interface GateRow {
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
 const ADMIN = 'envoy.config.bootstrap.v3.Admin';
-const STATIC_RESOURCES = 'envoy.config.bootstrap.v3.Bootstrap.StaticResources';
 const RUNTIME_LAYER = 'envoy.config.bootstrap.v3.RuntimeLayer';
 const DYNAMIC_RESOURCES = 'envoy.config.bootstrap.v3.Bootstrap.DynamicResources';
 const CONFIG_SOURCE = 'envoy.config.core.v3.ConfigSource';
@@ -85,6 +84,24 @@ const HTTP2_OPTIONS = 'envoy.config.core.v3.Http2ProtocolOptions';
 const UPSTREAM_HTTP_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 /** Keys of `typed_extension_protocol_options` meshcraft-proxy reads (by type name or extension name). */
 const PROTOCOL_OPTIONS_KEYS = [UPSTREAM_HTTP_OPTIONS, 'envoy.upstreams.http.http_protocol_options'];
+const HTTP_FAULT = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+const LOCAL_RATE_LIMIT = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+const ROUTE_FILTER_CONFIG = 'envoy.config.route.v3.FilterConfig';
+const UDP_PROXY = 'envoy.extensions.filters.udp.udp_proxy.v3.UdpProxyConfig';
+const UDP_LISTENER_CONFIG = 'envoy.config.listener.v3.UdpListenerConfig';
+const XDS_MATCHER = 'xds.type.matcher.v3.Matcher';
+const XDS_ON_MATCH = 'xds.type.matcher.v3.Matcher.OnMatch';
+
+/** Config types of the HTTP filters meshcraft-proxy implements. */
+const IMPLEMENTED_HTTP_FILTERS = new Set([
+  ROUTER,
+  HTTP_FAULT,
+  'envoy.extensions.filters.http.cors.v3.Cors',
+  LOCAL_RATE_LIMIT,
+  'envoy.extensions.filters.http.health_check.v3.HealthCheck',
+]);
+/** Config types of the listener filters meshcraft-proxy implements. */
+const IMPLEMENTED_LISTENER_FILTERS = new Set([UDP_PROXY, TLS_INSPECTOR]);
 
 export const NOT_IMPLEMENTED: GateRow[] = [
   // Bootstrap
@@ -155,7 +172,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'freebind',
       'tcp_fast_open_queue_length',
       'socket_options',
-      'udp_listener_config',
       'api_listener',
       'connection_balance_config',
       'reuse_port',
@@ -195,7 +211,9 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     fields: ['name'],
     // Plain TCP (raw_buffer) is what a listener or cluster without a transport socket uses anyway.
     when: (_, socket) =>
-      ![RAW_BUFFER, DOWNSTREAM_TLS, UPSTREAM_TLS].includes(configTypeName(socket, 'upstream transport socket') ?? ''),
+      ![RAW_BUFFER, DOWNSTREAM_TLS, UPSTREAM_TLS].includes(
+        configTypeName(socket, 'upstream transport socket') ?? '',
+      ),
     feature: (_, name) => `the transport socket '${name}'`,
   },
   {
@@ -242,7 +260,11 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'system_root_certs',
     ],
   },
-  { message: `${TLS}.SdsSecretConfig`, fields: ['sds_config'], feature: 'secret discovery (SDS) over a config source' },
+  {
+    message: `${TLS}.SdsSecretConfig`,
+    fields: ['sds_config'],
+    feature: 'secret discovery (SDS) over a config source',
+  },
   { message: `${TLS}.Secret`, fields: ['session_ticket_keys', 'generic_secret'] },
   {
     message: DOWNSTREAM_TLS,
@@ -263,12 +285,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     when: (v) => v !== 1,
     feature: 'max_session_keys other than 1',
   },
-  {
-    message: SOCKET_ADDRESS,
-    fields: ['protocol'],
-    feature: (_, v) => `${v} sockets`,
-    when: (v) => v !== 'TCP',
-  },
   { message: SOCKET_ADDRESS, fields: ['named_port', 'resolver_name', 'ipv4_compat'] },
   { message: ADDRESS, fields: ['pipe'], feature: 'Unix domain socket (pipe) addresses' },
   { message: ADDRESS, fields: ['envoy_internal_address'], feature: 'internal listener addresses' },
@@ -284,10 +300,34 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: LISTENER_FILTER,
     fields: ['name'],
-    when: (_, filter) => configTypeName(filter, 'listener filter') !== TLS_INSPECTOR,
+    when: (_, filter) => !IMPLEMENTED_LISTENER_FILTERS.has(configTypeName(filter, 'listener filter') ?? ''),
     feature: (_, name) => `the listener filter '${name}'`,
   },
   { message: LISTENER_FILTER, fields: ['filter_disabled', 'config_discovery'] },
+  {
+    message: UDP_LISTENER_CONFIG,
+    fields: ['downstream_socket_config', 'quic_options', 'udp_packet_packet_writer_config'],
+  },
+  {
+    message: UDP_PROXY,
+    fields: [
+      'use_original_src_ip',
+      'hash_policies',
+      'upstream_socket_config',
+      'use_per_packet_load_balancing',
+      'access_log',
+      'proxy_access_log',
+      'session_filters',
+      'tunneling_config',
+      'access_log_options',
+    ],
+  },
+  {
+    message: XDS_MATCHER,
+    fields: ['matcher_list', 'matcher_tree'],
+    feature: 'matchers other than on_no_match',
+  },
+  { message: XDS_ON_MATCH, fields: ['matcher'], feature: 'nested matchers' },
   {
     message: TCP_PROXY,
     fields: [
@@ -390,9 +430,27 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   {
     message: HTTP_FILTER,
     fields: ['name'],
-    when: (_, filter) => configTypeName(filter, 'HTTP filter') !== ROUTER,
-    feature: (_, name) => `the HTTP filter '${name}' (only the router is implemented)`,
+    when: (_, filter) => !IMPLEMENTED_HTTP_FILTERS.has(configTypeName(filter, 'HTTP filter') ?? ''),
+    feature: (_, name) =>
+      `the HTTP filter '${name}' (router, fault, cors, local_ratelimit and health_check are implemented)`,
   },
+  {
+    message: HTTP_FAULT,
+    fields: ['response_rate_limit', 'response_rate_limit_percent_runtime', 'filter_metadata'],
+  },
+  {
+    message: LOCAL_RATE_LIMIT,
+    fields: [
+      'descriptors',
+      'stage',
+      'local_rate_limit_per_downstream_connection',
+      'vh_rate_limits',
+      'always_consume_default_token_bucket',
+      'rate_limited_as_resource_exhausted',
+      'local_cluster_rate_limit',
+    ],
+  },
+  { message: ROUTE_FILTER_CONFIG, fields: ['is_optional', 'disabled'] },
   { message: HTTP_FILTER, fields: ['config_discovery', 'is_optional', 'disabled'] },
   {
     message: ROUTER,
@@ -437,7 +495,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'cluster_specifier_plugins',
       'ignore_port_in_host_matching',
       'ignore_path_parameters_in_path_matching',
-      'typed_per_filter_config',
     ],
   },
   { message: VIRTUAL_HOST, fields: ['retry_policy_typed_config'], feature: 'retry policy extensions' },
@@ -447,8 +504,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'require_tls',
       'virtual_clusters',
       'rate_limits',
-      'cors',
-      'typed_per_filter_config',
       'hedge_policy',
       'matcher',
       'include_is_timeout_retry_header',
@@ -456,14 +511,7 @@ export const NOT_IMPLEMENTED: GateRow[] = [
   },
   {
     message: ROUTE,
-    fields: [
-      'decorator',
-      'typed_per_filter_config',
-      'tracing',
-      'filter_action',
-      'non_forwarding_action',
-      'stat_prefix',
-    ],
+    fields: ['decorator', 'tracing', 'filter_action', 'non_forwarding_action', 'stat_prefix'],
   },
   {
     message: ROUTE_MATCH,
@@ -493,7 +541,6 @@ export const NOT_IMPLEMENTED: GateRow[] = [
     fields: [
       'rate_limits',
       'include_vh_rate_limits',
-      'cors',
       'max_grpc_timeout',
       'upgrade_configs',
       'internal_redirect_action',
@@ -552,7 +599,11 @@ export const NOT_IMPLEMENTED: GateRow[] = [
       'header_validation_config',
     ],
   },
-  { message: `${UPSTREAM_HTTP_OPTIONS}.ExplicitHttpConfig`, fields: ['http3_protocol_options'], feature: 'HTTP/3' },
+  {
+    message: `${UPSTREAM_HTTP_OPTIONS}.ExplicitHttpConfig`,
+    fields: ['http3_protocol_options'],
+    feature: 'HTTP/3',
+  },
   {
     message: CLUSTER,
     fields: ['health_checks'],

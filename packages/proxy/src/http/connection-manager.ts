@@ -27,7 +27,7 @@ import type {
   StreamDecoderFilter,
   StreamEncoderFilter,
 } from './filter.js';
-import { createHttpFilterFactory } from './filters/index.js';
+import { createHttpFilterFactory, type LocalHealth } from './filters/index.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from './formatter.js';
 import { HeaderMap, type RequestHead, type ResponseHead } from './headers.js';
 import {
@@ -127,6 +127,8 @@ export interface HcmDeps {
   listenerScope: Scope;
   /** Route configurations discovered over RDS (an HCM with `rds` needs it). */
   routes?: RouteConfigProviderManager;
+  /** The server's `/healthcheck/fail|ok` state and local cluster, for the health_check filter. */
+  localHealth: LocalHealth;
 }
 
 /** Formats and caches the `date` header value once per second, as Envoy's date provider does. */
@@ -199,6 +201,7 @@ export class HttpConnectionManagerConfig {
       runtime: deps.runtime,
       clusterManager: deps.clusterManager,
       httpScope: deps.store.scope(`http.${prefix}.`),
+      localHealth: deps.localHealth,
     };
     this.filterFactories = (config.http_filters ?? []).map((f) => createHttpFilterFactory(f, filterContext));
     this.accessLoggers = createAccessLoggers(config.access_log, DEFAULT_ACCESS_LOG_FORMAT);
@@ -218,7 +221,8 @@ export class HttpConnectionManagerConfig {
     this.stripMatchingHostPort = config.strip_matching_host_port === true;
     this.stripAnyHostPort = config.strip_any_host_port === true;
     this.normalizePath = config.normalize_path === true;
-    this.codecType = config.codec_type === 'HTTP1' || config.codec_type === 'HTTP2' ? config.codec_type : 'AUTO';
+    this.codecType =
+      config.codec_type === 'HTTP1' || config.codec_type === 'HTTP2' ? config.codec_type : 'AUTO';
     this.http2 = http2Config(config.http2_protocol_options as Http2ProtocolOptions | undefined);
     this.mergeSlashes = config.merge_slashes === true;
   }
@@ -314,9 +318,12 @@ export class Http1ServerConnection implements StreamConnection, ResponseEncoder 
         onBody: (chunk) => this.stream?.onRequestData(chunk, false),
         onComplete: (trailers) => {
           const stream = this.stream;
+          // A filter answered from the request headers alone (a direct response, a local reply):
+          // the exchange is over, so the next request on the connection may be read.
+          if (!stream) return;
           // Keep pipelined requests queued until this one's response is done.
           this.parser.pause();
-          stream?.onRequestComplete(trailers);
+          stream.onRequestComplete(trailers);
         },
       },
       config.maxRequestHeadersBytes,
@@ -463,7 +470,9 @@ export class Http1ServerConnection implements StreamConnection, ResponseEncoder 
 
   encodeData(data: Buffer, endStream: boolean): void {
     if (data.length > 0)
-      this.writeRaw(this.chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]) : data);
+      this.writeRaw(
+        this.chunked ? Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]) : data,
+      );
     if (endStream && this.chunked) this.writeRaw('0\r\n\r\n');
   }
 

@@ -278,7 +278,9 @@ class Http2ResponseEncoder implements ResponseEncoder {
     private readonly stream: http2.ServerHttp2Stream,
     private readonly headRequest: boolean,
   ) {
-    stream.on('wantTrailers', () => stream.sendTrailers(this.trailers ? toHttp2Headers(this.trailers, {}) : {}));
+    stream.on('wantTrailers', () =>
+      stream.sendTrailers(this.trailers ? toHttp2Headers(this.trailers, {}) : {}),
+    );
   }
 
   encodeHeaders(response: ResponseHead, endStream: boolean): void {

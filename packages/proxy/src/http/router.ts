@@ -17,8 +17,8 @@
 import type { Counter, Scope } from '../stats/store.js';
 import type { Cluster } from '../upstream/cluster.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
-import type { Host } from '../upstream/host.js';
 import type { UpstreamResponseHead } from '../upstream/conn-pool.js';
+import type { Host } from '../upstream/host.js';
 import type { LoadBalancerContext } from '../upstream/load-balancer/types.js';
 import type {
   FilterCallbacks,
@@ -343,7 +343,8 @@ export class RouterFilter implements StreamDecoderFilter, UpstreamRequestOwner {
       if (!HOP_BY_HOP.has(n) && n !== 'host' && n !== 'content-length') headers.add(n, v);
     });
     // TE is hop-by-hop, but gRPC needs `te: trailers`: Envoy keeps that value and drops the rest.
-    if (/(^|,)\s*trailers\s*(,|$)/i.test(request.headers.getJoined('te') ?? '')) headers.add('te', 'trailers');
+    if (/(^|,)\s*trailers\s*(,|$)/i.test(request.headers.getJoined('te') ?? ''))
+      headers.add('te', 'trailers');
     let path = request.path;
     const rewritten = route.rewritePath(path);
     if (rewritten !== undefined) {

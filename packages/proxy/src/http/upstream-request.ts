@@ -5,7 +5,6 @@
  * reports, and the attempt's share of the cluster's and host's stats.
  */
 import type { Cluster } from '../upstream/cluster.js';
-import type { Host } from '../upstream/host.js';
 import type {
   PendingStream,
   PoolFailureReason,
@@ -15,6 +14,7 @@ import type {
   UpstreamHead,
   UpstreamResponseHead,
 } from '../upstream/conn-pool.js';
+import type { Host } from '../upstream/host.js';
 import type { HeaderMap } from './headers.js';
 import type { UpstreamResetReason } from './retry-state.js';
 
@@ -104,7 +104,7 @@ export class UpstreamRequest implements ResponseDecoder {
     const { chunks, ended, trailers } = this.owner.requestBody();
     const body = chunks.filter((c) => c.length > 0);
     conn.encodeHeaders(h, ended && body.length === 0 && !trailers);
-    body.forEach((chunk, i) => conn.encodeData(chunk, ended && !trailers && i === body.length - 1));
+    for (const [i, chunk] of body.entries()) conn.encodeData(chunk, ended && !trailers && i === body.length - 1);
     if (ended && trailers) conn.encodeTrailers(trailers);
     this.owner.onUpstreamReady(this);
   }
@@ -140,6 +140,8 @@ export class UpstreamRequest implements ResponseDecoder {
   onResponseHead(head: UpstreamResponseHead): void {
     if (this.over) return;
     this.host.outlier?.putHttpResponseCode(head.status);
+    if (head.headers.has('x-envoy-immediate-health-check-fail'))
+      this.cluster.immediateHealthCheckFail(this.host);
     this.owner.onUpstreamHeaders(this, head);
   }
 

@@ -22,6 +22,7 @@ import type {
   TcpProxy,
 } from '../config/types.js';
 import { HttpConnectionManagerConfig } from '../http/connection-manager.js';
+import type { LocalHealth } from '../http/filters/index.js';
 import { createServerConnection, type ServerConnection } from '../http/http2-server-connection.js';
 import type { RouteConfigProviderManager } from '../http/route/rds.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -36,6 +37,7 @@ import {
 } from '../tls/tls-inspector.js';
 import type { ClusterManager } from '../upstream/cluster-manager.js';
 import { TcpProxyConfig, TcpProxySession } from './tcp-proxy.js';
+import { isUdpListener, UdpProxyListener } from './udp-proxy.js';
 
 const HCM_TYPE =
   'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
@@ -51,12 +53,33 @@ export interface ListenerDeps {
   routes?: RouteConfigProviderManager;
   /** `--drain-time-s`: how long a removed or replaced listener's connections may take to finish. */
   drainTimeMs: number;
+  /** What the health_check HTTP filter reports: `/healthcheck/fail|ok` and the local cluster. */
+  localHealth: LocalHealth;
   /** TLS contexts of filter chains with a transport socket (the server's, so `/certs` lists them). */
   tls?: TlsContextManager;
+  /** Which worker this process is, for the per-worker stats `listener.<address>.worker_<n>.*` (0). */
+  workerIndex?: number;
+  /**
+   * False in the primary of worker processes: its listeners warm (LDS, RDS, the admin's view) but
+   * do not bind; the workers bind them (node:cluster shares one socket among them).
+   */
+  acceptsConnections?: boolean;
 }
 
 /** A bind failure, worded as Envoy words it, with what to do about it. */
 export class ListenerBindError extends Error {}
+
+function bindError(where: string, err: NodeJS.ErrnoException): ListenerBindError {
+  const advice =
+    err.code === 'EADDRINUSE'
+      ? 'Address already in use — another process (or another listener) holds this port; stop it or pick another port_value'
+      : err.code === 'EADDRNOTAVAIL'
+        ? 'Cannot assign requested address — this machine has no interface with that address; use 0.0.0.0 or one of its addresses'
+        : err.code === 'EACCES'
+          ? 'Permission denied — ports below 1024 need root or CAP_NET_BIND_SERVICE; use a higher port_value'
+          : err.message;
+  return new ListenerBindError(`cannot bind '${where}': ${advice}`);
+}
 
 interface ListenerStats {
   downstream_cx_total: Counter;
@@ -65,6 +88,8 @@ interface ListenerStats {
   downstream_cx_length_ms: Histogram;
   downstream_cx_overflow: Counter;
   no_filter_chain_match: Counter;
+  /** Envoy's per-handler stats: the connections this worker took. */
+  worker: { downstream_cx_total: Counter; downstream_cx_active: Gauge };
 }
 
 /** `listener.0.0.0.0_80.`: Envoy's stat name for a listener address (or its `stat_prefix`). */
@@ -106,6 +131,8 @@ export class ActiveListener {
   private readonly httpConnections = new Set<ServerConnection>();
   private readonly listenerFilters: ListenerFilters | undefined;
   private readonly tls: TlsContextManager;
+  /** A UDP listener's socket and its udp_proxy filter (UDP listeners have no filter chains). */
+  private readonly udp: UdpProxyListener | undefined;
   boundAddress: Address | undefined;
   private readonly log: Logger;
 
@@ -128,7 +155,18 @@ export class ActiveListener {
       downstream_cx_length_ms: scope.histogram('downstream_cx_length_ms'),
       downstream_cx_overflow: scope.counter('downstream_cx_overflow'),
       no_filter_chain_match: scope.counter('no_filter_chain_match'),
+      worker: {
+        downstream_cx_total: scope.counter(`worker_${deps.workerIndex ?? 0}.downstream_cx_total`),
+        downstream_cx_active: scope.gauge(`worker_${deps.workerIndex ?? 0}.downstream_cx_active`),
+      },
     };
+    this.udp = isUdpListener(config)
+      ? new UdpProxyListener(config, name, {
+          store: deps.store,
+          clusterManager: deps.clusterManager,
+          log: deps.logs.get('filter', 'network/udp-proxy.ts'),
+        })
+      : undefined;
     this.tls = deps.tls ?? new TlsContextManager();
     this.listenerFilters = ListenerFilters.create(config, deps.store, scope);
     this.chains = (config.filter_chains ?? []).map((fc) => this.compileChain(fc, scope));
@@ -164,7 +202,10 @@ export class ActiveListener {
   private compileTerminal(
     fc: FilterChain,
     listenerScope: Scope,
-  ): { terminal: (socket: net.Socket, o: { secure: boolean; serverName: string }) => void; close: () => void } {
+  ): {
+    terminal: (socket: net.Socket, o: { secure: boolean; serverName: string }) => void;
+    close: () => void;
+  } {
     const filters = fc.filters ?? [];
     const terminal = filters[filters.length - 1];
     if (!terminal) throw new Error(`listener '${this.name}': a filter chain has no filters`);
@@ -188,6 +229,7 @@ export class ActiveListener {
         log: this.deps.logs.get('http', 'http/connection-manager.ts'),
         listenerScope,
         routes: this.deps.routes,
+        localHealth: this.deps.localHealth,
       });
       this.hcms.push(hcm);
       return {
@@ -227,6 +269,11 @@ export class ActiveListener {
 
   /** Takes over the socket of the listener it replaces: new connections come here from now on. */
   adopt(previous: ActiveListener): void {
+    if (this.udp && previous.udp) {
+      this.udp.adopt(previous.udp);
+      this.boundAddress = previous.boundAddress;
+      return;
+    }
     const server = previous.server;
     previous.server = undefined;
     if (!server) return;
@@ -240,22 +287,23 @@ export class ActiveListener {
   listen(): Promise<void> {
     const sa = this.config.address?.socket_address;
     if (!sa) return Promise.reject(new ListenerBindError(`listener '${this.name}' has no socket address`));
+    if (this.deps.acceptsConnections === false) return Promise.resolve();
+    const where = `${sa.address}:${sa.port_value ?? 0}`;
+    if (this.udp) {
+      return this.udp.listen().then(
+        (bound) => {
+          this.boundAddress = bound;
+        },
+        (err: NodeJS.ErrnoException) => {
+          throw bindError(where, err);
+        },
+      );
+    }
     const server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
-        const where = `${sa.address}:${sa.port_value ?? 0}`;
-        const advice =
-          err.code === 'EADDRINUSE'
-            ? 'Address already in use — another process (or another listener) holds this port; stop it or pick another port_value'
-            : err.code === 'EADDRNOTAVAIL'
-              ? 'Cannot assign requested address — this machine has no interface with that address; use 0.0.0.0 or one of its addresses'
-              : err.code === 'EACCES'
-                ? 'Permission denied — ports below 1024 need root or CAP_NET_BIND_SERVICE; use a higher port_value'
-                : err.message;
-        reject(new ListenerBindError(`cannot bind '${where}': ${advice}`));
-      });
-      server.listen({ host: sa.address, port: sa.port_value ?? 0, exclusive: true }, () => {
+      server.once('error', (err: NodeJS.ErrnoException) => reject(bindError(where, err)));
+      server.listen({ host: sa.address, port: sa.port_value ?? 0 }, () => {
         const a = server.address() as net.AddressInfo;
         this.boundAddress = { socket_address: { address: sa.address, port_value: a.port } };
         resolve();
@@ -267,11 +315,14 @@ export class ActiveListener {
     const s = this.stats;
     s.downstream_cx_total.inc();
     s.downstream_cx_active.inc();
+    s.worker.downstream_cx_total.inc();
+    s.worker.downstream_cx_active.inc();
     const started = performance.now();
     this.connections.add(socket);
     socket.once('close', () => {
       this.connections.delete(socket);
       s.downstream_cx_active.dec();
+      s.worker.downstream_cx_active.dec();
       s.downstream_cx_destroy.inc();
       s.downstream_cx_length_ms.record(performance.now() - started);
     });
@@ -326,6 +377,7 @@ export class ActiveListener {
 
   /** `/drain_listeners`: stop accepting; live HTTP connections close after their current request. */
   drain(): void {
+    this.udp?.close();
     this.server?.close();
     this.server = undefined;
     for (const c of this.httpConnections) c.drain();
@@ -345,6 +397,7 @@ export class ActiveListener {
   }
 
   close(): Promise<void> {
+    this.udp?.close();
     return new Promise((resolve) => {
       for (const c of this.chains) c.close();
       this.defaultChain?.close();

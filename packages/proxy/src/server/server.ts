@@ -33,8 +33,8 @@ import { CdsApi } from '../upstream/cds-api.js';
 import type { ClusterDeps } from '../upstream/cluster.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
 import { DnsResolver } from '../upstream/dns.js';
-import { XdsSubscriptionFactory } from '../xds/subscription-factory.js';
 import type { ServerOptions } from './options.js';
+import { SINGLE_PROCESS, type ServerRole, type XdsFactory } from './role.js';
 import { ServerStatsUpdater } from './server-stats.js';
 
 export class Server implements AdminContext {
@@ -45,9 +45,9 @@ export class Server implements AdminContext {
   readonly commandLine: Record<string, unknown>;
   readonly bootstrap: Bootstrap;
   private readonly loadedAt = new Date().toISOString();
-  private readonly clusterManager: ClusterManager;
+  readonly clusterManager: ClusterManager;
   private readonly listenerManager: ListenerManager;
-  private readonly xds: XdsSubscriptionFactory;
+  private readonly xds: XdsFactory;
   private readonly routes: RouteConfigProviderManager;
   private readonly tls: TlsContextManager;
   private cds: CdsApi | undefined;
@@ -67,6 +67,7 @@ export class Server implements AdminContext {
     private readonly options: ServerOptions,
     bootstrap: Bootstrap,
     logs: LogRegistry,
+    private readonly role: ServerRole,
   ) {
     this.logs = logs;
     this.log = logs.get('main', 'server/server.ts');
@@ -84,10 +85,11 @@ export class Server implements AdminContext {
       dns: new DnsResolver(options.dnsHosts),
       random: Math.random,
       tls: this.tls,
+      remoteHealth: role.remoteHealth,
     };
     this.clusterManager = new ClusterManager(deps);
     // xDS reaches management servers through static clusters, and EDS clusters subscribe through it.
-    this.xds = new XdsSubscriptionFactory({
+    this.xds = role.subscriptions({
       clusterManager: this.clusterManager,
       store: this.store,
       logs,
@@ -107,6 +109,12 @@ export class Server implements AdminContext {
       clusterManager: this.clusterManager,
       routes: this.routes,
       drainTimeMs: options.drainTimeS * 1000,
+      workerIndex: role.workerIndex,
+      acceptsConnections: role.servesTraffic,
+      localHealth: {
+        healthCheckFailed: () => this.hcFailed,
+        localClusterName: bootstrap.node?.cluster ?? '',
+      },
     });
   }
 
@@ -115,20 +123,21 @@ export class Server implements AdminContext {
    * serving: admin first, then clusters (warmed), then listeners. Anything that fails to start
    * is torn down before the error propagates.
    */
-  static async start(options: ServerOptions, logs = new LogRegistry(options.logLevel)): Promise<Server> {
+  static async start(
+    options: ServerOptions,
+    logs = new LogRegistry(options.logLevel),
+    role: ServerRole = SINGLE_PROCESS,
+  ): Promise<Server> {
     for (const [name, level] of options.componentLogLevel) {
       if ((LOGGER_NAMES as readonly string[]).includes(name)) logs.setLevel(name as LoggerName, level);
     }
-    const { bootstrap, warnings } = loadBootstrap({ path: options.configPath, yaml: options.configYaml });
+    const { bootstrap, warnings } = role.bootstrap
+      ? { bootstrap: role.bootstrap, warnings: [] }
+      : loadBootstrap({ path: options.configPath, yaml: options.configYaml });
     applyNodeOverrides(bootstrap, options);
-    const server = new Server(options, bootstrap, logs);
+    const server = new Server(options, bootstrap, logs, role);
     for (const w of warnings) logs.get('config', 'config/load.ts').warn(w);
     assertImplemented(bootstrap);
-    if (options.concurrency > 1) {
-      server.log.warn(
-        `--concurrency ${options.concurrency}: this version of meshcraft-proxy runs a single worker`,
-      );
-    }
     try {
       await server.run();
     } catch (err) {
@@ -143,8 +152,9 @@ export class Server implements AdminContext {
     this.log.info(`initializing epoch 0 (base id=${this.options.baseId}, hot restart version=disabled)`);
     this.log.info(`version: ${versionString()}`);
     await initHashing();
-    if (b.admin?.address) {
-      this.admin = await startAdminServer(this, {
+    const adminContext = this.role.adminContext(this);
+    if (b.admin?.address && adminContext) {
+      this.admin = await startAdminServer(adminContext, {
         address: b.admin.address,
         accessLogPath: b.admin.access_log_path,
       });
@@ -188,8 +198,10 @@ export class Server implements AdminContext {
     const flushMs = durationMs(b.stats_flush_interval, 5000);
     this.statsTimer = setInterval(() => this.store.flush(), flushMs);
     this.statsTimer.unref();
-    this.serverStats = new ServerStatsUpdater(this);
-    this.serverStats.start();
+    if (this.role.keepsServerStats) {
+      this.serverStats = new ServerStatsUpdater(this);
+      this.serverStats.start();
+    }
     if (this.options.mode === 'init_only') {
       await this.shutdown();
       return;

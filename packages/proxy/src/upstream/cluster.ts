@@ -8,7 +8,6 @@
  */
 
 import { durationMs } from '../common/duration.js';
-import { type Http2Config, http2Config } from '../http/codec/http2-options.js';
 import type { Logger, LogRegistry } from '../common/logger.js';
 import type {
   Cluster as ClusterConfig,
@@ -17,6 +16,7 @@ import type {
   LbEndpoint,
   LocalityLbEndpoints,
 } from '../config/types.js';
+import { type Http2Config, http2Config } from '../http/codec/http2-options.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Scope, Store } from '../stats/store.js';
 import type { UpstreamTransport } from '../tls/context.js';
@@ -45,6 +45,12 @@ export interface ClusterDeps {
   random: () => number;
   /** TLS contexts of clusters with a transport socket (the server's, so `/certs` lists them). */
   tls?: TlsContextManager;
+  /**
+   * A worker process's clusters follow the primary's active health checks and outlier detection
+   * (as Envoy's workers follow its main thread): the checker returned stands for those, and
+   * undefined means the cluster has no health to follow.
+   */
+  remoteHealth?: (cluster: Cluster) => HealthChecker | undefined;
 }
 
 /** Envoy's default upstream idle timeout for HTTP connections (HttpProtocolOptions.idle_timeout). */
@@ -138,7 +144,9 @@ export class Cluster {
       runtime: deps.runtime,
       random: deps.random,
     });
-    if (config.outlier_detection) {
+    const remote = deps.remoteHealth?.(this);
+    if (remote && config.health_checks?.length) this.healthCheckers.push(remote);
+    if (config.outlier_detection && !remote) {
       this.outlierDetector = new OutlierDetector({
         config: config.outlier_detection,
         prioritySet: this.prioritySet,
@@ -151,7 +159,7 @@ export class Cluster {
       });
       this.outlierDetector.start();
     }
-    for (const hc of config.health_checks ?? []) {
+    for (const hc of remote ? [] : (config.health_checks ?? [])) {
       this.healthCheckers.push(
         createHealthChecker({
           config: hc,
@@ -351,10 +359,21 @@ export class Cluster {
     let pool = pools.get(host);
     if (!pool) {
       const info = priority === 'HIGH' ? this.poolInfo.high : this.poolInfo.default;
-      pool = this.http2 ? new Http2ConnectionPool(host, info, this.http2) : new Http1ConnectionPool(host, info);
+      pool = this.http2
+        ? new Http2ConnectionPool(host, info, this.http2)
+        : new Http1ConnectionPool(host, info);
       pools.set(host, pool);
     }
     return pool;
+  }
+
+  /**
+   * A response from `host` carried `x-envoy-immediate-health-check-fail` (its health_check filter
+   * was told to fail): the active health checkers mark it failed and exclude it at once, without
+   * waiting for their next check, as Envoy's `HealthCheckHostMonitor::setUnhealthy` does.
+   */
+  immediateHealthCheckFail(host: Host): void {
+    for (const hc of this.healthCheckers) hc.immediateHealthCheckFail(host);
   }
 
   resourcesFor(priority: 'DEFAULT' | 'HIGH' | undefined): ResourceManager {

@@ -107,13 +107,16 @@ export class UpstreamConnection implements RequestEncoder {
   encodeHeaders(head: UpstreamHead, endStream: boolean): void {
     if (head.method === 'HEAD') this.parser.expectHeadResponse();
     this.chunked = head.chunked;
-    this.write(`${head.method} ${head.path} HTTP/1.1\r\nhost: ${head.authority}\r\n${head.headers.toHttp1()}\r\n`);
+    this.write(
+      `${head.method} ${head.path} HTTP/1.1\r\nhost: ${head.authority}\r\n${head.headers.toHttp1()}\r\n`,
+    );
     if (endStream) this.endRequest();
   }
 
   encodeData(data: Buffer, endStream: boolean): void {
     if (data.length > 0) {
-      if (this.chunked) this.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]));
+      if (this.chunked)
+        this.write(Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`), data, CRLF]));
       else this.write(data);
     }
     if (!endStream) return;

@@ -195,14 +195,18 @@ export class Lab {
     fs.writeFileSync(this.hostsFile, `${this.hostsLines.join('\n')}\n`);
   }
 
-  /** Starts meshcraft-demoapp at a lab address (its container port mapped) and waits for it. */
+  /**
+   * Starts meshcraft-demoapp at a lab address (its container port mapped) and waits for it; with
+   * `udpPort` (a lab port, mapped too) it also listens for UDP datagrams.
+   */
   async demoapp(o: {
     ip: string;
     port: number;
     serverName: string;
     version?: string;
     serviceName?: string;
-  }): Promise<ChildProcess> {
+    udpPort?: number;
+  }): Promise<{ process: ChildProcess; stdout(): string }> {
     const host = this.map.ip(o.ip);
     const port = this.map.port(o.port);
     const child = spawn(process.execPath, [DEMOAPP_BIN], {
@@ -214,16 +218,20 @@ export class Lab {
         SERVER_IP: o.ip,
         VERSION: o.version ?? 'v1.0',
         ...(o.serviceName ? { SERVICE_NAME: o.serviceName } : {}),
+        ...(o.udpPort !== undefined ? { UDP_PORT: String(this.map.port(o.udpPort)) } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.children.push(child);
-    child.stdout.resume();
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
     await until(
       `demoapp ${o.serverName} on ${host}:${port}`,
       async () => (await request(`http://${host}:${port}/livez`)).status === 200,
     );
-    return child;
+    return { process: child, stdout: () => stdout };
   }
 
   /** Starts meshcraft-proxy with a (remapped) config, waits for `/ready` to say LIVE. */
@@ -306,7 +314,8 @@ function mountFiles(yamlText: string, mounts: Record<string, string>): string {
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       const file = o.filename;
-      const mount = typeof file === 'string' ? Object.keys(mounts).find((dir) => file.startsWith(dir)) : undefined;
+      const mount =
+        typeof file === 'string' ? Object.keys(mounts).find((dir) => file.startsWith(dir)) : undefined;
       if (mount) o.filename = path.join(mounts[mount]!, (file as string).slice(mount.length));
       for (const child of Object.values(o)) walk(child);
     }

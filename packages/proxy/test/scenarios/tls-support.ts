@@ -37,7 +37,13 @@ export interface HttpsResponse {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   /** What the TLS handshake showed. */
-  tls: { protocol: string | null; cipher: string; alpn: string | false; peerSubject: string; peerIssuer: string };
+  tls: {
+    protocol: string | null;
+    cipher: string;
+    alpn: string | false;
+    peerSubject: string;
+    peerIssuer: string;
+  };
 }
 
 /** One HTTPS request on a fresh connection; like `curl -k` unless `ca` is given. */
@@ -115,7 +121,10 @@ export function h2Request(
   o: { method?: string; headers?: http2.OutgoingHttpHeaders; body?: string } = {},
 ): Promise<H2Response> {
   return new Promise((resolve, reject) => {
-    const session = http2.connect(url, { rejectUnauthorized: false, servername: '' } as http2.SecureClientSessionOptions);
+    const session = http2.connect(url, {
+      rejectUnauthorized: false,
+      servername: '',
+    } as http2.SecureClientSessionOptions);
     session.on('error', reject);
     const u = new URL(url);
     const stream = session.request({

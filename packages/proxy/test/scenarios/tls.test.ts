@@ -20,7 +20,12 @@ afterEach(async () => {
 
 async function stats(admin: string, filter: string): Promise<Map<string, string>> {
   const text = (await request(`${admin}/stats?filter=${encodeURIComponent(filter)}`)).body;
-  return new Map(text.split('\n').filter(Boolean).map((l) => l.split(': ') as [string, string]));
+  return new Map(
+    text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(': ') as [string, string]),
+  );
 }
 
 /** The lab's certificates as its gencerts.sh run made them (labs-day13 §8.2). */
@@ -68,9 +73,15 @@ async function tlsStatic(
   const purple = await lab.proxy(o.purpleConfig ?? fixture('day13-lab11-tls-static.service-purple.yaml'), {
     self: '172.31.90.16',
     name: 'purple',
-    mounts: { '/etc/envoy/certs/': certs.dir('certs/service-purple'), '/etc/envoy/ca/': certs.dir('certs/CA') },
+    mounts: {
+      '/etc/envoy/certs/': certs.dir('certs/service-purple'),
+      '/etc/envoy/ca/': certs.dir('certs/CA'),
+    },
   });
-  const frontMounts = { '/etc/envoy/certs/': certs.dir('certs/front-envoy'), '/etc/envoy/ca/': certs.dir('certs/CA') };
+  const frontMounts = {
+    '/etc/envoy/certs/': certs.dir('certs/front-envoy'),
+    '/etc/envoy/ca/': certs.dir('certs/CA'),
+  };
   const front = await lab.proxy(fixture('day13-lab11-tls-static.front-envoy.yaml'), {
     self: '172.31.90.10',
     name: 'front-envoy',
@@ -118,7 +129,9 @@ describe('lab 11 tls-static', () => {
     // 5. One-way TLS upstream: front-envoy verifies gray's certificate against the CA.
     const toGray = await httpsRequest(`${https}/service/gray`);
     expect(toGray.status).toBe(200);
-    expect(toGray.body).toBe('Hello from App behind Envoy (service gray)! hostname: 337e4930e215 resolved hostname: 172.31.90.15\n');
+    expect(toGray.body).toBe(
+      'Hello from App behind Envoy (service gray)! hostname: 337e4930e215 resolved hostname: 172.31.90.15\n',
+    );
     expect(toGray.tls.peerSubject).toBe('CN=front-envoy');
     // 6. Mutual TLS upstream: purple requires, and gets, front-envoy's client certificate.
     const toPurple = await httpsRequest(`${https}/service/purple`);
@@ -183,7 +196,11 @@ describe('lab 11 tls-static', () => {
         1,
       )}\n`,
     );
-    expect((await stats(front.admin, '^server\\.days_until_first_cert_expiring$')).get('server.days_until_first_cert_expiring')).toBe('3649');
+    expect(
+      (await stats(front.admin, '^server\\.days_until_first_cert_expiring$')).get(
+        'server.days_until_first_cert_expiring',
+      ),
+    ).toBe('3649');
   });
 
   it('a client without the certificate purple requires fails the handshake; purple keeps serving front-envoy', async () => {
@@ -196,7 +213,9 @@ describe('lab 11 tls-static', () => {
     const port = map.port(443);
 
     const bare = await new Promise<string>((resolve) => {
-      const s = tls.connect({ host: purpleIp, port, rejectUnauthorized: false }, () => s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
+      const s = tls.connect({ host: purpleIp, port, rejectUnauthorized: false }, () =>
+        s.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'),
+      );
       s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
       s.on('data', () => resolve('answered'));
     });
@@ -209,7 +228,10 @@ describe('lab 11 tls-static', () => {
     expect(tls12).toBe('ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE');
 
     // A certificate from another CA is refused too; front-envoy's, from envoy-ca, still works.
-    const rogue = await labPki(lab!, { caDir: 'rogue/CA/', certificates: [{ name: 'rogue', dir: 'rogue/', client: true }] });
+    const rogue = await labPki(lab!, {
+      caDir: 'rogue/CA/',
+      certificates: [{ name: 'rogue', dir: 'rogue/', client: true }],
+    });
     await expect(
       httpsRequest(`https://${purpleIp}:${port}/service/purple`, {
         cert: rogue.pki.files['rogue/client.crt'],
@@ -234,7 +256,10 @@ describe('lab 11 tls-static', () => {
   it('answers 503 with the TLS error when gray presents a certificate the CA did not sign', async () => {
     const { front, https } = await tlsStatic({
       beforeProxies: async (certs) => {
-        const rogue = await labPki(lab!, { caDir: 'rogue/CA/', certificates: [{ name: 'gray', dir: 'rogue/gray/', server: true }] });
+        const rogue = await labPki(lab!, {
+          caDir: 'rogue/CA/',
+          certificates: [{ name: 'gray', dir: 'rogue/gray/', server: true }],
+        });
         for (const f of ['server.crt', 'server.key'])
           fs.copyFileSync(rogue.file(`rogue/gray/${f}`), certs.file(`certs/service-gray/${f}`));
       },
@@ -244,7 +269,9 @@ describe('lab 11 tls-static', () => {
     expect(r.body).toBe(
       'upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: TLS error: 268435581:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED',
     );
-    expect((await stats(front.admin, 'service-gray\\.ssl')).get('cluster.service-gray.ssl.fail_verify_error')).toBe('1');
+    expect(
+      (await stats(front.admin, 'service-gray\\.ssl')).get('cluster.service-gray.ssl.fail_verify_error'),
+    ).toBe('1');
     // The other clusters are unaffected.
     expect((await httpsRequest(`${https}/service/purple`)).status).toBe(200);
   });

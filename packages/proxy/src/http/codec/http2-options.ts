@@ -54,7 +54,10 @@ const CONNECTION_SPECIFIC = new Set([
 ]);
 
 /** A HeaderMap as node:http2's header object: repeated names as arrays, HTTP/2-forbidden fields left out. */
-export function toHttp2Headers(headers: HeaderMap, into: http2.OutgoingHttpHeaders): http2.OutgoingHttpHeaders {
+export function toHttp2Headers(
+  headers: HeaderMap,
+  into: http2.OutgoingHttpHeaders,
+): http2.OutgoingHttpHeaders {
   headers.forEach((name, value) => {
     if (CONNECTION_SPECIFIC.has(name) || name.startsWith(':')) return;
     if (name === 'te' && value.trim().toLowerCase() !== 'trailers') return;
