@@ -148,6 +148,23 @@ describe('drawing a lab', () => {
     expect(pageErrors(page)).toEqual([]);
   });
 
+  it('duplicates a lab, and deleting the copy keeps it in the editor as an unsaved lab', async () => {
+    const actions = page.getByTestId('lab-actions');
+    await actions.getByRole('button', { name: 'Duplicate…' }).click();
+    await actions.getByLabel('Name of the copy').fill('drawn-copy');
+    await actions.getByRole('button', { name: 'Copy' }).click();
+    await page.getByTestId('lab-workspace-drawn-copy').waitFor();
+    await expect.poll(() => page.evaluate(() => window.location.hash)).toBe('#/workspace/drawn-copy');
+    await expect.poll(() => nodes(page)).toBe(4);
+
+    await page.getByTestId('lab-delete').click();
+    await page.getByTestId('lab-delete-confirm').click();
+    await page.getByTestId('lab-draft-drawn-copy').waitFor();
+    expect(await page.getByTestId('lab-workspace-drawn-copy').count()).toBe(0);
+    expect(await nodes(page)).toBe(4);
+    expect(await page.getByTestId('save-state').getAttribute('data-state')).toBe('unsaved');
+  });
+
   it('lists the keyboard shortcuts in a help overlay', async () => {
     await page.locator('.react-flow__pane').click({ position: { x: 600, y: 450 } });
     await page.keyboard.press('?');

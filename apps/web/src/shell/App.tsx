@@ -448,7 +448,7 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
       </header>
 
       <aside className="row-start-2 min-h-0 border-r border-slate-200 bg-slate-50">
-        <LabList current={open} onOpen={(k) => void openLab(k)} onNew={newLab} />
+        <LabList current={open} onOpen={(k) => void openLab(k)} onNew={newLab} onDeleted={doc.detach} />
       </aside>
 
       <main className="row-start-2 flex min-h-0 min-w-0 flex-col">

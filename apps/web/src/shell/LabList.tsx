@@ -1,18 +1,21 @@
 import { useQuery } from '@tanstack/react-query';
-import { useState } from 'react';
+import { type ReactNode, useState } from 'react';
 import { type LabEntry, useTRPC } from '../api/trpc.js';
-import { draftKeys, type LabKey } from './drafts.js';
+import { type LabKey, useDraftKeys } from './drafts.js';
+import { LabActions } from './LabActions.js';
 
 function Entry({
   lab,
   active,
   draft,
   onOpen,
+  actions,
 }: {
   lab: LabEntry;
   active: boolean;
   draft: boolean;
   onOpen: () => void;
+  actions?: ReactNode;
 }) {
   return (
     <li>
@@ -30,6 +33,7 @@ function Entry({
           {draft && <span className="text-amber-600">· unsaved changes</span>}
         </div>
       </button>
+      {active && actions}
     </li>
   );
 }
@@ -38,16 +42,18 @@ export function LabList({
   current,
   onOpen,
   onNew,
+  onDeleted,
 }: {
   current?: LabKey;
   onOpen: (k: LabKey) => void;
   onNew: (name: string) => void;
+  onDeleted: (name: string) => void;
 }) {
   const trpc = useTRPC();
   const labs = useQuery(trpc.labs.list.queryOptions());
   const [filter, setFilter] = useState('');
   const [naming, setNaming] = useState<string>();
-  const drafts = draftKeys();
+  const drafts = useDraftKeys();
   const hasDraft = (l: LabKey) => drafts.some((d) => d.name === l.name && d.source === l.source);
   // Labs never saved exist only as drafts in this browser; they are listed so none is lost from sight.
   const unsaved = drafts.filter(
@@ -89,6 +95,7 @@ export function LabList({
               active={current?.name === l.name && current.source === l.source}
               draft={hasDraft(l)}
               onOpen={() => onOpen({ name: l.name, source: l.source })}
+              actions={<LabActions lab={l} onOpen={onOpen} onDeleted={onDeleted} />}
             />
           ))}
           {list.length === 0 && unsaved.length === 0 && source === 'workspace' && (

@@ -4,6 +4,7 @@
  * back when that lab is opened again. A successful save removes the draft.
  */
 import type { Lab } from '@meshcraft/topology';
+import { useSyncExternalStore } from 'react';
 
 export interface LabKey {
   name: string;
@@ -36,7 +37,9 @@ export function readDraft(k: LabKey, storage: Storage = localStorage): Draft | u
 
 export function writeDraft(k: LabKey, draft: Draft, storage: Storage = localStorage): boolean {
   try {
+    const had = storage.getItem(key(k)) !== null;
     storage.setItem(key(k), JSON.stringify(draft));
+    if (!had) changed();
     return true;
   } catch {
     // Storage full or disabled: the edits stay in this tab, and the save indicator still says unsaved.
@@ -45,7 +48,30 @@ export function writeDraft(k: LabKey, draft: Draft, storage: Storage = localStor
 }
 
 export function dropDraft(k: LabKey, storage: Storage = localStorage): void {
+  if (storage.getItem(key(k)) === null) return;
   storage.removeItem(key(k));
+  changed();
+}
+
+// Which labs have drafts, for views that list them: told when a draft appears or goes.
+const listeners = new Set<() => void>();
+let cached: LabKey[] | undefined;
+
+function changed(): void {
+  cached = undefined;
+  for (const l of listeners) l();
+}
+
+function subscribe(l: () => void): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
+}
+
+export function useDraftKeys(): LabKey[] {
+  return useSyncExternalStore(subscribe, () => {
+    cached ??= draftKeys();
+    return cached;
+  });
 }
 
 /** Labs with drafts, for the lab list's "unsaved" marks (new labs exist only as drafts). */

@@ -162,5 +162,16 @@ export function useLabDocument(store: LabStore) {
     }
   }, [save]);
 
-  return { open, loadError, state, openLab, newLab, save: saveNow, discardDraft };
+  /** The open lab was deleted on the server: what the editor holds stays, as an unsaved new lab. */
+  const detach = useCallback(
+    (name: string) => {
+      const o = openRef.current;
+      if (!o || o.name !== name || o.source !== 'workspace') return;
+      store.markSaved(-1);
+      setOpen({ name, source: 'workspace', isNew: true });
+    },
+    [store],
+  );
+
+  return { open, loadError, state, openLab, newLab, save: saveNow, discardDraft, detach };
 }
