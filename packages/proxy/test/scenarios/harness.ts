@@ -91,6 +91,9 @@ export function rawExchange(host: string, port: number, data: string, waitMs = 2
   });
 }
 
+/** Thrown from an `until` condition to stop waiting at once (e.g. the process being waited for exited). */
+export class GiveUp extends Error {}
+
 export async function until<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
@@ -104,6 +107,7 @@ export async function until<T>(
       const v = await fn();
       if (v !== undefined && v !== false) return v;
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       last = err;
     }
     await new Promise((r) => setTimeout(r, everyMs));
@@ -281,7 +285,7 @@ export class Lab {
     await until(
       `proxy ${o.name ?? o.self} to be LIVE`,
       async () => {
-        if (exited !== null) throw new Error(`proxy exited with ${exited}:\n${stderr}`);
+        if (exited !== null) throw new GiveUp(`proxy exited with ${exited}:\n${stderr}`);
         return (await request(`${admin}/ready`)).body.trim() === 'LIVE';
       },
       30_000,

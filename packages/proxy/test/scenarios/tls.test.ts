@@ -276,3 +276,168 @@ describe('lab 11 tls-static', () => {
     expect((await httpsRequest(`${https}/service/purple`)).status).toBe(200);
   });
 });
+
+describe('bad TLS files', () => {
+  it('a missing file, or one that is not a certificate, stops start-up naming the file', async () => {
+    const map = new AddressMap('172.31.90.', '127.31.91.');
+    await map.allocate(80, 443, 9901);
+    lab = new Lab(map);
+    const certs = await labPki(lab, TLS_STATIC_PKI);
+    const start = (mounts: Record<string, string>) =>
+      lab!.proxy(fixture('day13-lab11-tls-static.front-envoy.yaml'), { self: '172.31.90.10', mounts });
+    const emptyCa = `${lab.dir}/empty-ca/`;
+    fs.mkdirSync(emptyCa);
+    await expect(
+      start({ '/etc/envoy/certs/': certs.dir('certs/front-envoy'), '/etc/envoy/ca/': emptyCa }),
+    ).rejects.toThrow(
+      new RegExp(
+        `exited with 1:[\\s\\S]*cluster 'service-gray': unable to read file: ${emptyCa}ca.crt \\(no such file\\)`,
+      ),
+    );
+    fs.writeFileSync(certs.file('certs/front-envoy/server.crt'), 'not a certificate\n');
+    await expect(
+      start({ '/etc/envoy/certs/': certs.dir('certs/front-envoy'), '/etc/envoy/ca/': certs.dir('certs/CA') }),
+    ).rejects.toThrow(
+      `listener 'listener_https': Failed to load certificate chain from ${certs.file('certs/front-envoy/server.crt')}: it holds no PEM certificate`,
+    );
+  });
+});
+
+/** Two TLS backends of the passthrough snippet: servicemesh-app style, each with its own certificate. */
+async function passthroughBackends(map: AddressMap, lab_: Lab) {
+  const certs = await labPki(lab_, {
+    certificates: [
+      { name: 'webserver01', server: true },
+      { name: 'webserver02', server: true },
+    ],
+  });
+  for (const [name, ip] of [
+    ['webserver01', '172.31.9.11'],
+    ['webserver02', '172.31.9.12'],
+  ] as const) {
+    await lab_.demoapp({ ip, port: 8080, serverName: name });
+    await lab_.proxy(fixture('day13-lab11-tls-static.service-gray.yaml'), {
+      self: ip,
+      name,
+      mounts: { '/etc/envoy/certs/': certs.dir(`certs/${name}`) },
+    });
+  }
+  void map;
+  return certs;
+}
+
+/** A TLS client that reports the server certificate's CN and what the server answered on `/`. */
+function tlsGet(
+  host: string,
+  port: number,
+  servername: string,
+): Promise<{ cn: string; body: string } | string> {
+  return new Promise((resolve) => {
+    const s = tls.connect({ host, port, servername, rejectUnauthorized: false }, () => {
+      s.write(`GET / HTTP/1.1\r\nhost: ${servername || host}\r\nconnection: close\r\n\r\n`);
+    });
+    let body = '';
+    s.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
+    s.on('end', () => {
+      const peer = s.getPeerX509Certificate();
+      resolve(peer ? { cn: peer.subject, body } : 'closed before the handshake');
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
+}
+
+describe('https passthrough (§3.10)', () => {
+  it('tcp_proxy passes TLS through to the backends untouched, connection by connection', async () => {
+    const map = new AddressMap('172.31.9.', '127.31.9.');
+    await map.allocate(80, 443, 8080, 8443, 9901);
+    lab = new Lab(map);
+    await passthroughBackends(map, lab);
+    const front = await lab.proxy(fixture('day13-snippet10-https-passthrough.envoy.yaml'), {
+      self: '172.31.9.2',
+    });
+    const ip = map.ip('172.31.9.2');
+    const seen: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await tlsGet(ip, map.port(8443), '');
+      if (typeof r === 'string') throw new Error(r);
+      expect(r.body).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*iKubernetes demoapp v1\.0/);
+      seen.push(r.cn);
+    }
+    // The client sees the backends' own certificates, alternating: TLS runs end to end.
+    expect(seen).toEqual(
+      seen[0] === 'CN=webserver01'
+        ? ['CN=webserver01', 'CN=webserver02', 'CN=webserver01', 'CN=webserver02']
+        : ['CN=webserver02', 'CN=webserver01', 'CN=webserver02', 'CN=webserver01'],
+    );
+    const s = await stats(front.admin, '(ssl|https_passthrough)');
+    expect(s.get('tcp.https_passthrough.downstream_cx_total')).toBe('4');
+    expect([...s.keys()].some((k) => k.includes('.ssl.'))).toBe(false);
+  });
+
+  it('picks the upstream by SNI with the TLS inspector and logs %REQUESTED_SERVER_NAME%', async () => {
+    const map = new AddressMap('172.31.9.', '127.31.19.');
+    await map.allocate(80, 443, 8080, 8443, 9901);
+    lab = new Lab(map);
+    await passthroughBackends(map, lab);
+    const log = `${lab.dir}/passthrough.log`;
+    const doc = YAML.parse(fixture('day13-snippet10-https-passthrough.envoy.yaml'));
+    const listener = doc.static_resources.listeners[0];
+    const tcp = (cluster: string) => ({
+      name: 'envoy.filters.network.tcp_proxy',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
+        cluster,
+        stat_prefix: cluster,
+        access_log: [
+          {
+            name: 'envoy.access_loggers.file',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog',
+              path: log,
+              log_format: {
+                text_format_source: { inline_string: '%REQUESTED_SERVER_NAME% %UPSTREAM_HOST%\n' },
+              },
+            },
+          },
+        ],
+      },
+    });
+    listener.listener_filters = [{ name: 'envoy.filters.listener.tls_inspector' }];
+    listener.filter_chains = [
+      { filter_chain_match: { server_names: ['webserver01.ilinux.io'] }, filters: [tcp('web1')] },
+      {
+        filter_chain_match: { server_names: ['*.ilinux.io'], transport_protocol: 'tls' },
+        filters: [tcp('web2')],
+      },
+    ];
+    const [one, two] = doc.static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints;
+    const cluster = (name: string, endpoint: unknown) => ({
+      ...doc.static_resources.clusters[0],
+      name,
+      load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [endpoint] }] },
+    });
+    doc.static_resources.clusters = [cluster('web1', one), cluster('web2', two)];
+    const front = await lab.proxy(YAML.stringify(doc), { self: '172.31.9.2', name: 'front' });
+    const ip = map.ip('172.31.9.2');
+    const port = map.port(8443);
+
+    expect(await tlsGet(ip, port, 'webserver01.ilinux.io')).toMatchObject({ cn: 'CN=webserver01' });
+    expect(await tlsGet(ip, port, 'www.ilinux.io')).toMatchObject({ cn: 'CN=webserver02' });
+    // No chain for another name, or for a client that does not speak TLS: the connection is closed.
+    expect(await tlsGet(ip, port, 'www.example.com')).toMatch(/closed before the handshake|ECONNRESET/);
+    const plain = await request(`http://${ip}:${port}/`).catch((e: NodeJS.ErrnoException) => e.code);
+    expect(plain).toBe('ECONNRESET');
+
+    const s = await stats(front.admin, '(tls_inspector|no_filter_chain_match)');
+    expect(s.get(`listener.${ip}_${port}.no_filter_chain_match`)).toBe('2');
+    expect(s.get('tls_inspector.tls_found')).toBe('3');
+    expect(s.get('tls_inspector.tls_not_found')).toBe('1');
+    expect(s.get('tls_inspector.sni_found')).toBe('3');
+    const up = (last: string) => `${map.ip(`172.31.9.${last}`)}:${map.port(443)}`;
+    await expect
+      .poll(() => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : ''), { timeout: 10_000 })
+      .toBe(`webserver01.ilinux.io ${up('11')}\nwww.ilinux.io ${up('12')}\n`);
+  });
+});
