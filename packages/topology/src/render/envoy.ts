@@ -60,6 +60,8 @@ export const TYPES = {
 
 export const HTTP_OPTIONS_KEY = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 export const XDS_CLUSTER = 'xds_cluster';
+/** The static cluster a console-served proxy reaches the console's control plane through. */
+export const CONSOLE_XDS_CLUSTER = 'meshcraft_console_xds';
 export const LDS_PATH = '/etc/envoy/conf.d/lds.yaml';
 export const CDS_PATH = '/etc/envoy/conf.d/cds.yaml';
 
@@ -81,6 +83,28 @@ export interface ProxyContext {
   writablePath(containerPath: string): string;
   /** DNS name of the control plane this proxy talks to. */
   controlPlaneHost?: string;
+  /** Set when the console's control plane serves this proxy (see `ConsoleDelivery`). */
+  console?: ConsoleDelivery;
+}
+
+/**
+ * Where a proxy the console serves reaches the console's control plane, and the node id it is
+ * known by there. The bootstrap then holds the node, admin, runtime layers, secrets and the way to
+ * the control plane; listeners, routes, clusters and endpoints come over ADS, so a lab edit
+ * reaches the running proxy without a restart.
+ */
+export interface ConsoleDelivery {
+  host: string;
+  port: number;
+  nodeId: string;
+}
+
+/** What a control plane serves one proxy: Envoy v3 resources of each xDS type. */
+export interface XdsResources {
+  listeners: Json[];
+  routes: Json[];
+  clusters: Json[];
+  endpoints: Json[];
 }
 
 export interface RenderedEnvoy {
@@ -89,20 +113,38 @@ export interface RenderedEnvoy {
   files: Map<string, Json>;
   /** Listeners and clusters as served dynamically (for a control plane), empty for static delivery. */
   dynamic?: { listeners: Json[]; clusters: Json[] };
+  /** For a proxy the console serves: its resources. */
+  xds?: XdsResources;
 }
+
+/** Where the renderer puts what does not stay inside a listener or cluster. */
+interface Sink {
+  /** Extra files the proxy reads (EDS/LDS/CDS), container path → JSON content. */
+  files: Map<string, Json>;
+  /** Route configurations served over RDS, and endpoint assignments over EDS (console delivery). */
+  routes: Json[];
+  endpoints: Json[];
+}
+
+const ADS_SOURCE = { resource_api_version: 'V3', ads: {} } as const;
 
 export function renderEnvoy(ctx: ProxyContext): RenderedEnvoy {
   const p = ctx.proxy;
   const spec = p.spec;
-  const files = new Map<string, Json>();
-  const delivery = spec.delivery?.mode ?? 'static';
-  const listeners = p.listeners.map((l) => renderListener(ctx, l));
-  const clusters = ctx.index.clustersOfProxy(p).map((c) => renderCluster(ctx, c, files, delivery));
+  const sink: Sink = { files: new Map(), routes: [], endpoints: [] };
+  // The console serves its proxies the way the course's ADS labs are served: everything over one stream.
+  const delivery = ctx.console ? 'ads' : (spec.delivery?.mode ?? 'static');
+  const routeNames = ctx.console ? routeConfigNames(p) : undefined;
+  const listeners = p.listeners.map((l) => renderListener(ctx, l, sink, routeNames?.get(l)));
+  const clusters = ctx.index.clustersOfProxy(p).map((c) => renderCluster(ctx, c, sink, delivery));
   if (p.sidecar && needsLocalCluster(p)) clusters.unshift(renderLocalCluster(ctx));
 
   const bootstrap: Json = {};
   const node = spec.envoyNode;
-  if (node || delivery !== 'static') {
+  if (ctx.console) {
+    // One control plane serves every lab's proxies: the node id must name this one copy of it.
+    bootstrap.node = { id: ctx.console.nodeId, cluster: node?.cluster ?? p.node.id };
+  } else if (node || delivery !== 'static') {
     bootstrap.node = { id: node?.id ?? p.node.id, cluster: node?.cluster ?? p.node.id };
   }
   bootstrap.admin = renderAdmin(ctx);
@@ -115,6 +157,7 @@ export function renderEnvoy(ctx: ProxyContext): RenderedEnvoy {
   }
   const staticResources: Json = {};
   let dynamic: RenderedEnvoy['dynamic'];
+  let xds: XdsResources | undefined;
   if (delivery === 'static') {
     if (listeners.length) staticResources.listeners = listeners;
     if (clusters.length) staticResources.clusters = clusters;
@@ -123,34 +166,41 @@ export function renderEnvoy(ctx: ProxyContext): RenderedEnvoy {
       lds_config: { path_config_source: { path: ctx.filePath(LDS_PATH) }, resource_api_version: 'V3' },
       cds_config: { path_config_source: { path: ctx.filePath(CDS_PATH) }, resource_api_version: 'V3' },
     };
-    files.set(LDS_PATH, {
+    sink.files.set(LDS_PATH, {
       version_info: '1',
       resources: listeners.map((l) => ({ '@type': TYPES.listener, ...l })),
     });
-    files.set(CDS_PATH, {
+    sink.files.set(CDS_PATH, {
       version_info: '1',
       resources: clusters.map((c) => ({ '@type': TYPES.cluster, ...c })),
     });
   } else {
+    const xdsCluster = ctx.console ? CONSOLE_XDS_CLUSTER : XDS_CLUSTER;
     const grpc = {
       api_type: 'GRPC',
       transport_api_version: 'V3',
-      grpc_services: [{ envoy_grpc: { cluster_name: XDS_CLUSTER } }],
+      grpc_services: [{ envoy_grpc: { cluster_name: xdsCluster } }],
       set_node_on_first_message_only: true,
     };
     bootstrap.dynamic_resources =
       delivery === 'ads'
-        ? {
-            ads_config: grpc,
-            cds_config: { resource_api_version: 'V3', ads: {} },
-            lds_config: { resource_api_version: 'V3', ads: {} },
-          }
+        ? { ads_config: grpc, cds_config: ADS_SOURCE, lds_config: ADS_SOURCE }
         : {
             lds_config: { resource_api_version: 'V3', api_config_source: grpc },
             cds_config: { resource_api_version: 'V3', api_config_source: grpc },
           };
-    staticResources.clusters = [renderXdsCluster(ctx)];
-    dynamic = { listeners, clusters };
+    if (ctx.console) {
+      staticResources.clusters = [renderXdsCluster(xdsCluster, 'STATIC', ctx.console.host, ctx.console.port)];
+      xds = { listeners, routes: sink.routes, clusters, endpoints: sink.endpoints };
+    } else {
+      const cpId = spec.delivery!.controlPlane!;
+      const cp = ctx.index.nodes.get(cpId);
+      const port = ctx.port(cp?.kind === 'controlPlane' ? (cp.port ?? DEFAULT_XDS_PORT) : DEFAULT_XDS_PORT);
+      staticResources.clusters = [
+        renderXdsCluster(xdsCluster, 'STRICT_DNS', ctx.controlPlaneHost ?? cpId, port),
+      ];
+      dynamic = { listeners, clusters };
+    }
   }
   if (spec.secrets?.length) {
     staticResources.secrets = spec.secrets.map((s) =>
@@ -165,9 +215,28 @@ export function renderEnvoy(ctx: ProxyContext): RenderedEnvoy {
     return { bootstrap: spec.raw.bootstrap, files: new Map(), dynamic: undefined };
   return {
     bootstrap: spec.raw ? (deepMerge(bootstrap, spec.raw.bootstrap) as Json) : bootstrap,
-    files,
+    files: sink.files,
     dynamic,
+    xds,
   };
+}
+
+/**
+ * The name each HTTP listener's route configuration has over RDS. Inline, every listener may call
+ * its own `local_route`; served by name, they must differ, so a name a listener before took gets
+ * the listener's name appended.
+ */
+function routeConfigNames(p: ProxyView): Map<ListenerView, string> {
+  const out = new Map<ListenerView, string>();
+  const taken = new Set<string>();
+  for (const l of p.listeners) {
+    if (l.protocol !== 'http') continue;
+    const base = l.spec.routeConfigName ?? 'local_route';
+    const name = taken.has(base) ? `${base}/${l.spec.name}` : base;
+    taken.add(name);
+    out.set(l, name);
+  }
+  return out;
 }
 
 function needsLocalCluster(p: ProxyView): boolean {
@@ -201,7 +270,7 @@ function fileAccessLog(path: string): Json {
 // ---------------------------------------------------------------------------------------------
 // Listeners
 
-function renderListener(ctx: ProxyContext, l: ListenerView): Json {
+function renderListener(ctx: ProxyContext, l: ListenerView, sink: Sink, rdsName?: string): Json {
   const s = l.spec;
   const address = ctx.bindAddress(l.address);
   const port = ctx.port(s.port);
@@ -232,7 +301,7 @@ function renderListener(ctx: ProxyContext, l: ListenerView): Json {
       ],
     };
   } else {
-    const filter = l.protocol === 'tcp' ? renderTcpProxy(ctx, l) : renderHcm(ctx, l);
+    const filter = l.protocol === 'tcp' ? renderTcpProxy(ctx, l) : renderHcm(ctx, l, sink, rdsName);
     const chain: Json = { filters: [filter] };
     if (s.tls) chain.transport_socket = downstreamTls(ctx, s.tls);
     listener = { name: s.name, address: socketAddress(address, port), filter_chains: [chain] };
@@ -255,7 +324,8 @@ function renderTcpProxy(ctx: ProxyContext, l: ListenerView): Json {
   return { name: 'envoy.filters.network.tcp_proxy', typed_config: config };
 }
 
-function renderHcm(ctx: ProxyContext, l: ListenerView): Json {
+/** With `rdsName`, the route configuration is served over RDS under that name instead of inline. */
+function renderHcm(ctx: ProxyContext, l: ListenerView, sink: Sink, rdsName?: string): Json {
   const s = l.spec;
   const config: Json = {
     '@type': TYPES.hcm,
@@ -266,14 +336,17 @@ function renderHcm(ctx: ProxyContext, l: ListenerView): Json {
   if (s.useRemoteAddress !== undefined) config.use_remote_address = s.useRemoteAddress;
   if (s.accessLog)
     config.access_log = [fileAccessLog(s.accessLog === true ? '/dev/stdout' : ctx.writablePath(s.accessLog))];
-  config.route_config = {
-    name: s.routeConfigName ?? 'local_route',
-    virtual_hosts: (s.virtualHosts ?? []).map((vh) => ({
-      name: vh.name,
-      domains: vh.domains,
-      routes: vh.routes.map((r) => renderRoute(ctx, r)),
-    })),
-  };
+  const virtualHosts = (s.virtualHosts ?? []).map((vh) => ({
+    name: vh.name,
+    domains: vh.domains,
+    routes: vh.routes.map((r) => renderRoute(ctx, r)),
+  }));
+  if (rdsName) {
+    config.rds = { config_source: ADS_SOURCE, route_config_name: rdsName };
+    sink.routes.push({ name: rdsName, virtual_hosts: virtualHosts });
+  } else {
+    config.route_config = { name: s.routeConfigName ?? 'local_route', virtual_hosts: virtualHosts };
+  }
   config.http_filters = [{ name: 'envoy.filters.http.router', typed_config: { '@type': TYPES.router } }];
   return { name: 'envoy.filters.network.http_connection_manager', typed_config: config };
 }
@@ -468,13 +541,10 @@ function renderLocalCluster(ctx: ProxyContext): Json {
   return lc?.extra ? (deepMerge(cluster, lc.extra) as Json) : cluster;
 }
 
-function renderXdsCluster(ctx: ProxyContext): Json {
-  const cpId = ctx.proxy.spec.delivery!.controlPlane!;
-  const cp = ctx.index.nodes.get(cpId);
-  const port = ctx.port(cp?.kind === 'controlPlane' ? (cp.port ?? DEFAULT_XDS_PORT) : DEFAULT_XDS_PORT);
+function renderXdsCluster(name: string, type: 'STATIC' | 'STRICT_DNS', host: string, port: number): Json {
   return {
-    name: XDS_CLUSTER,
-    type: 'STRICT_DNS',
+    name,
+    type,
     connect_timeout: '1s',
     lb_policy: 'ROUND_ROBIN',
     typed_extension_protocol_options: {
@@ -484,10 +554,8 @@ function renderXdsCluster(ctx: ProxyContext): Json {
       },
     },
     load_assignment: {
-      cluster_name: XDS_CLUSTER,
-      endpoints: [
-        { lb_endpoints: [{ endpoint: { address: socketAddress(ctx.controlPlaneHost ?? cpId, port) } }] },
-      ],
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress(host, port) } }] }],
     },
   };
 }
@@ -573,9 +641,12 @@ export function edsPath(c: ClusterNode): string {
   return c.edsPath ?? `/etc/envoy/eds.conf.d/${clusterName(c)}.yaml`;
 }
 
-function renderCluster(ctx: ProxyContext, c: ClusterNode, files: Map<string, Json>, delivery: string): Json {
+function renderCluster(ctx: ProxyContext, c: ClusterNode, sink: Sink, delivery: string): Json {
   const name = clusterName(c);
-  const out: Json = { name, type: c.discovery };
+  // Served by the console, a STATIC cluster's endpoints come over EDS too: an endpoint edit then
+  // replaces the assignment alone, and the cluster (its hosts' health, its connections) stays.
+  const eds = c.discovery === 'EDS' || (ctx.console !== undefined && c.discovery === 'STATIC');
+  const out: Json = { name, type: eds ? 'EDS' : c.discovery };
   if (c.connectTimeout) out.connect_timeout = envoyDuration(c.connectTimeout);
   out.lb_policy = c.lbPolicy ?? 'ROUND_ROBIN';
   if (c.dnsLookupFamily) out.dns_lookup_family = c.dnsLookupFamily;
@@ -588,13 +659,13 @@ function renderCluster(ctx: ProxyContext, c: ClusterNode, files: Map<string, Jso
       },
     };
   }
-  if (c.discovery === 'EDS') {
+  if (eds) {
     if (delivery === 'grpc' || delivery === 'ads') {
       out.eds_cluster_config = {
         service_name: name,
         eds_config:
           delivery === 'ads'
-            ? { resource_api_version: 'V3', ads: {} }
+            ? ADS_SOURCE
             : {
                 resource_api_version: 'V3',
                 api_config_source: {
@@ -604,13 +675,17 @@ function renderCluster(ctx: ProxyContext, c: ClusterNode, files: Map<string, Jso
                 },
               },
       };
+      if (ctx.console) sink.endpoints.push(loadAssignment(ctx, c));
     } else {
       const path = edsPath(c);
       out.eds_cluster_config = {
         service_name: name,
         eds_config: { path_config_source: { path: ctx.filePath(path) }, resource_api_version: 'V3' },
       };
-      files.set(path, { version_info: '1', resources: [{ '@type': TYPES.cla, ...loadAssignment(ctx, c) }] });
+      sink.files.set(path, {
+        version_info: '1',
+        resources: [{ '@type': TYPES.cla, ...loadAssignment(ctx, c) }],
+      });
     }
   } else {
     out.load_assignment = loadAssignment(ctx, c);

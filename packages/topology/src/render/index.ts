@@ -31,7 +31,14 @@ import { parseLabObject } from '../parse.js';
 import { type AddressPlan, hostsFileText, PlanError } from '../plan.js';
 import type { ControlPlaneNode, Lab, ServiceNode } from '../schema.js';
 import { renderCompose } from './compose.js';
-import { clusterEndpoints, type Json, type ProxyContext, renderEnvoy } from './envoy.js';
+import {
+  type ConsoleDelivery,
+  clusterEndpoints,
+  type Json,
+  type ProxyContext,
+  renderEnvoy,
+  type XdsResources,
+} from './envoy.js';
 
 export type ImageFlavour = 'meshcraft' | 'upstream';
 
@@ -40,6 +47,13 @@ export interface RenderOptions {
   images?: ImageFlavour;
   /** Tag of the meshcraft runtime image. */
   runtimeImage?: string;
+  /**
+   * The console's control plane, where the lab's proxies reach it: every proxy that does not
+   * demonstrate a configuration mechanism of its own (see `RenderedProxy.ownDelivery`) then takes
+   * its listeners, routes, clusters and endpoints from it over ADS (`RenderedProxy.xds`), so the
+   * console can change them while the lab runs. Without it, configuration is static (as exported).
+   */
+  xds?: { host: string; port: number };
 }
 
 export const DEFAULT_RUNTIME_IMAGE = 'meshcraft-runtime:latest';
@@ -99,6 +113,10 @@ export interface RenderedProxy {
   yaml: string;
   /** Project-relative path of the YAML file. */
   file: string;
+  /** With `options.xds`: the node id the proxy is known by at the console's control plane, and what it serves it. */
+  xds?: { nodeId: string; resources: XdsResources };
+  /** With `options.xds`, for a proxy that keeps its own way of getting its configuration: why. */
+  ownDelivery?: string;
 }
 
 export interface PkiRequest {
@@ -154,7 +172,12 @@ export function render(lab: Lab, plan: AddressPlan, options: RenderOptions = {})
             ),
           );
         }
-        const ctx = proxyContext(index, proxy, ns, plan, files_);
+        const ownDelivery = options.xds ? ownDeliveryOf(index, proxy) : undefined;
+        const consoleXds: ConsoleDelivery | undefined =
+          options.xds && !ownDelivery
+            ? { ...options.xds, nodeId: `${lab.metadata.name}/${ns.id}` }
+            : undefined;
+        const ctx = proxyContext(index, proxy, ns, plan, files_, consoleXds);
         const rendered = renderEnvoy(ctx);
         const yaml = stringifyConfig(rendered.bootstrap);
         const file = files_.put(ENVOY_CONFIG_PATH, yaml, mounts, false);
@@ -168,6 +191,8 @@ export function render(lab: Lab, plan: AddressPlan, options: RenderOptions = {})
           bootstrap: rendered.bootstrap,
           yaml,
           file,
+          ...(consoleXds ? { xds: { nodeId: consoleXds.nodeId, resources: rendered.xds! } } : {}),
+          ...(ownDelivery ? { ownDelivery } : {}),
         });
         if (rendered.dynamic) {
           const cpId = proxy.spec.delivery!.controlPlane!;
@@ -303,12 +328,32 @@ class FileSink {
   }
 }
 
+/**
+ * Why a proxy keeps its own way of getting its configuration when the console could serve it: the
+ * lab demonstrates that way (files it watches, its own control plane) or states the bootstrap
+ * itself. Undefined for the others.
+ */
+export function ownDeliveryOf(index: LabIndex, proxy: ProxyView): string | undefined {
+  const id = proxy.node.id;
+  const d = proxy.spec.delivery;
+  if (proxy.spec.raw) return `'${id}' runs a raw Envoy bootstrap (raw), which the console does not rewrite`;
+  if (d?.mode === 'filesystem')
+    return `'${id}' reads its listeners and clusters from files it watches (delivery: filesystem)`;
+  if (d?.mode === 'grpc' || d?.mode === 'ads')
+    return `'${id}' takes its configuration from the lab's control plane '${d.controlPlane}' (delivery: ${d.mode})`;
+  const eds = index.clustersOfProxy(proxy).find((c) => c.discovery === 'EDS');
+  if (eds)
+    return `'${id}' reads the endpoints of cluster '${eds.id}' from a file it watches (discovery: EDS)`;
+  return undefined;
+}
+
 function proxyContext(
   index: LabIndex,
   proxy: ProxyView,
   ns: NamespaceLayout,
   plan: AddressPlan,
   sink: FileSink,
+  consoleXds: ConsoleDelivery | undefined,
 ): ProxyContext {
   const local = plan.driver === 'local';
   const cpId = proxy.spec.delivery?.controlPlane;
@@ -329,6 +374,7 @@ function proxyContext(
     filePath: (p) => sink.configPath(p),
     writablePath: (p) => sink.writablePath(p),
     controlPlaneHost: cpId,
+    console: consoleXds,
   };
 }
 
