@@ -70,12 +70,13 @@ describe('the course labs meshcraft-proxy runs today pass the gate', () => {
 });
 
 describe('labs that need what is not implemented yet are refused, naming it', () => {
-  it.each([
-    ['articles-004-jaeger.front-envoy.yaml', ['tracing', 'Route.decorator']],
-  ])('%s', (name, expected) => {
-    const { bootstrap } = loadBootstrap({ path: reference(name) });
-    expect(unsupportedFeatures(bootstrap).map((f) => f.feature)).toEqual(expected);
-  });
+  it.each([['articles-004-jaeger.front-envoy.yaml', ['tracing', 'Route.decorator']]])(
+    '%s',
+    (name, expected) => {
+      const { bootstrap } = loadBootstrap({ path: reference(name) });
+      expect(unsupportedFeatures(bootstrap).map((f) => f.feature)).toEqual(expected);
+    },
+  );
 
   it('names the field and its line, and lists the rest', () => {
     const path = reference('articles-004-jaeger.front-envoy.yaml');

@@ -168,7 +168,8 @@ export class ActiveListener {
         })
       : undefined;
     this.tls = deps.tls ?? new TlsContextManager();
-    this.listenerFilters = ListenerFilters.create(config, deps.store, scope);
+    // A UDP listener's only listener filter is its udp_proxy, which the UDP listener runs itself.
+    this.listenerFilters = this.udp ? undefined : ListenerFilters.create(config, deps.store, scope);
     this.chains = (config.filter_chains ?? []).map((fc) => this.compileChain(fc, scope));
     this.defaultChain = config.default_filter_chain
       ? this.compileChain(config.default_filter_chain, scope)

@@ -121,8 +121,8 @@ describe('invalid configuration', () => {
   });
 
   it('refuses at start, naming it, a feature it validates but does not implement', () => {
-    const file = path.join(tmp, 'udp.yaml');
-    fs.copyFileSync(path.join(REFERENCE_FIXTURES, 'articles-004-udp.envoy.yaml'), file);
+    const file = path.join(tmp, 'jaeger.yaml');
+    fs.copyFileSync(path.join(REFERENCE_FIXTURES, 'articles-004-jaeger.front-envoy.yaml'), file);
     const r = runProxy(['-c', file]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/not implemented by meshcraft-proxy yet/);

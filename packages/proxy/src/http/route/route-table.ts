@@ -16,6 +16,7 @@ import {
   type Regex,
 } from '../../common/matchers.js';
 import type {
+  Any,
   HashPolicy,
   Metadata,
   RedirectAction,
@@ -26,6 +27,8 @@ import type {
   VirtualHost,
 } from '../../config/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
+import { CorsPolicy, type CorsPolicyConfig } from '../filters/cors.js';
+import { compilePerFilterConfigs, type PerFilterConfigs } from '../filters/per-route.js';
 import type { RequestHead } from '../headers.js';
 import { HeaderMutation } from './header-mutation.js';
 import { compileMirrorPolicies, type MirrorPolicy } from './mirror-policy.js';
@@ -69,9 +72,15 @@ export class VirtualHostEntry {
   /** `include_request_attempt_count` / `include_attempt_count_in_response`: `x-envoy-attempt-count`. */
   readonly includeAttemptCountInRequest: boolean;
   readonly includeAttemptCountInResponse: boolean;
+  /** Compiled `typed_per_filter_config`, by filter name. */
+  readonly perFilterConfig: PerFilterConfigs;
+  /** The older `cors` field, which the CORS filter reads when no typed_per_filter_config sets a policy. */
+  readonly corsPolicy: CorsPolicy | undefined;
 
   constructor(config: VirtualHost, table: RouteTable) {
     this.name = config.name;
+    this.perFilterConfig = compilePerFilterConfigs(config.typed_per_filter_config);
+    this.corsPolicy = config.cors ? new CorsPolicy(config.cors as CorsPolicyConfig) : undefined;
     this.retryPolicy = config.retry_policy ? new RetryPolicy(config.retry_policy) : NO_RETRY_POLICY;
     const mirrors = compileMirrorPolicies(config.request_mirror_policies);
     this.mirrorPolicies = mirrors.length > 0 ? mirrors : table.mirrorPolicies;
@@ -108,6 +117,10 @@ export class RouteEntry {
   readonly mirrorPolicies: MirrorPolicy[];
   /** Request bytes the router may buffer for retries and mirroring before it gives up on both. */
   readonly retryShadowBufferLimit: number;
+  /** Compiled `typed_per_filter_config`, by filter name. */
+  readonly perFilterConfig: PerFilterConfigs;
+  /** The route action's older `cors` field (see VirtualHostEntry.corsPolicy). */
+  readonly corsPolicy: CorsPolicy | undefined;
   private readonly match: CompiledMatch;
   private readonly regexRewrite: { re: Regex; substitution: string } | undefined;
   private readonly redirectRegex: { re: Regex; substitution: string } | undefined;
@@ -120,6 +133,8 @@ export class RouteEntry {
   ) {
     this.name = config.name ?? '';
     this.match = compileMatch(config.match);
+    this.perFilterConfig = compilePerFilterConfigs(config.typed_per_filter_config);
+    this.corsPolicy = config.route?.cors ? new CorsPolicy(config.route.cors as CorsPolicyConfig) : undefined;
     this.requestHeaders = new HeaderMutation(config.request_headers_to_add, config.request_headers_to_remove);
     this.responseHeaders = new HeaderMutation(
       config.response_headers_to_add,
@@ -320,6 +335,8 @@ export class RouteTable {
   readonly responseHeaders: HeaderMutation;
   readonly mostSpecificWins: boolean;
   readonly mirrorPolicies: MirrorPolicy[];
+  /** Compiled `typed_per_filter_config` of the route configuration, by filter name. */
+  readonly perFilterConfig: PerFilterConfigs;
   private readonly exact = new Map<string, VirtualHostEntry>();
   private readonly suffixWildcards: [string, VirtualHostEntry][] = [];
   private readonly prefixWildcards: [string, VirtualHostEntry][] = [];
@@ -337,6 +354,7 @@ export class RouteTable {
     );
     this.mostSpecificWins = config.most_specific_header_mutations_wins === true;
     this.mirrorPolicies = compileMirrorPolicies(config.request_mirror_policies);
+    this.perFilterConfig = compilePerFilterConfigs(config.typed_per_filter_config as Record<string, Any>);
     this.virtualHosts = (config.virtual_hosts ?? []).map((v) => new VirtualHostEntry(v, this));
     for (const vh of this.virtualHosts) {
       const cfg = (config.virtual_hosts ?? []).find((v) => v.name === vh.name)!;
@@ -376,6 +394,17 @@ export class RouteTable {
     if (!vh) return undefined;
     for (const r of vh.routes) if (r.matches(req, ctx)) return r;
     return undefined;
+  }
+
+  /**
+   * The route-specific configs of the filter named `filterName` for a request on `route`, most
+   * specific first (route, virtual host, route configuration). Envoy's filters take the first
+   * (`resolveMostSpecificPerFilterConfig`), or merge them field by field (CORS).
+   */
+  perFilterConfigs(route: RouteEntry, filterName: string): unknown[] {
+    return [route, route.virtualHost, this]
+      .map((level) => level.perFilterConfig.get(filterName))
+      .filter((c) => c !== undefined);
   }
 
   /** Header mutation levels for a request on `route`, in the order they apply. */
