@@ -10,6 +10,7 @@ import { enumName, num, obj, objList, str } from './envoy-read.js';
 import {
   appHost,
   appPort,
+  appUdpPort,
   DEFAULT_ADMIN_PORT,
   DEFAULT_XDS_PORT,
   LabIndex,
@@ -184,6 +185,18 @@ function namespaceOf(
       container: appContainer,
       path: [...base, 'app', 'port'],
     });
+    const udpPort = appUdpPort(node);
+    if (udpPort !== undefined) {
+      ports.push({
+        port: udpPort,
+        protocol: 'udp',
+        address: appHost(node),
+        purpose: 'app',
+        name: 'app-udp',
+        container: appContainer,
+        path: [...base, 'app', 'udpPort'],
+      });
+    }
   }
   if (node.kind === 'controlPlane') {
     ports.push({

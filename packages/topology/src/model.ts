@@ -75,10 +75,18 @@ export function appHost(s: ServiceNode): string {
   return s.sidecar ? '127.0.0.1' : '0.0.0.0';
 }
 
-/** The port a membership edge connects to when it names none: the sidecar's first ingress listener, else the app. */
+/** The app's UDP port, when it listens for datagrams. */
+export function appUdpPort(s: ServiceNode): number | undefined {
+  return s.app.role === 'demoapp' ? s.app.udpPort : undefined;
+}
+
+/**
+ * The port a membership edge connects to when it names none: the sidecar's first ingress
+ * listener, else the app's UDP port when it has one (a UDP service), else the app's port.
+ */
 export function servicePort(s: ServiceNode): number {
   const first = s.sidecar?.ingress?.[0];
-  return first ? first.port : appPort(s);
+  return first ? first.port : (appUdpPort(s) ?? appPort(s));
 }
 
 export function membershipPort(edge: MembershipEdge, s: ServiceNode): number {

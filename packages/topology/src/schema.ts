@@ -460,6 +460,11 @@ export const DemoApp = z.strictObject({
   port: port.optional(),
   /** Bind address; default 127.0.0.1 behind a sidecar, 0.0.0.0 otherwise. */
   host: ipv4.optional(),
+  /**
+   * Also listen for UDP datagrams on this port (`UDP_PORT`) and log each one, as the UDP service
+   * of the course's udp-proxy example does; clusters then reach the service on it by default.
+   */
+  udpPort: port.optional(),
   /** Enables servicemesh-app style `/service/*` answers. */
   serviceName: z
     .string()

@@ -8,6 +8,7 @@ import { buildLayout, type LabLayout, membershipDnsName } from './layout.js';
 import {
   appHost,
   appPort,
+  appUdpPort,
   clusterName,
   type ForwardEdge,
   LabIndex,
@@ -671,7 +672,8 @@ function locate(p: ProxyView, edge: ForwardEdge): ListenerView | undefined {
 
 function reachablePorts(s: ServiceNode): number[] {
   const ports = (s.sidecar?.ingress ?? []).map((l) => l.port);
-  if (appHost(s) !== '127.0.0.1') ports.push(appPort(s));
+  const udpPort = appUdpPort(s);
+  if (appHost(s) !== '127.0.0.1') ports.push(appPort(s), ...(udpPort === undefined ? [] : [udpPort]));
   return ports;
 }
 

@@ -18,6 +18,7 @@ import {
 import {
   appHost,
   appPort,
+  appUdpPort,
   clusterName,
   DEFAULT_ADMIN_PORT,
   DEFAULT_XDS_PORT,
@@ -232,7 +233,18 @@ export function render(lab: Lab, plan: AddressPlan, options: RenderOptions = {})
       }
     }
   }
-  if (flavour === 'upstream') foldServicemeshSidecars(containers, index, warnings);
+  if (flavour === 'upstream') {
+    foldServicemeshSidecars(containers, index, warnings);
+    for (const s of lab.spec.nodes) {
+      if (s.kind === 'service' && appUdpPort(s) !== undefined)
+        warnings.push(
+          warning(
+            ['spec', 'nodes', index.nodeIndex.get(s.id)!, 'app', 'udpPort'],
+            `ikubernetes/demoapp has no UDP listener; '${s.id}' answers on UDP port ${appUdpPort(s)} only with meshcraft's runtime image`,
+          ),
+        );
+    }
+  }
   const pki = pkiRequest(lab);
   return {
     layout,
@@ -483,6 +495,8 @@ function finishApp(
   }
   const app = s.app;
   let env: Record<string, string> = { ...app.env, PORT: String(port), HOST: host };
+  const udpPort = appUdpPort(s);
+  if (udpPort !== undefined) env.UDP_PORT = String(plan.ports[udpPort] ?? udpPort);
   if (flavour === 'upstream') {
     out.image = app.serviceName
       ? UPSTREAM_IMAGES.servicemeshApp

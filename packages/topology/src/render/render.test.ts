@@ -306,10 +306,33 @@ describe('render', () => {
     const compose = parse(docker(library('udp-proxy')).compose!);
     expect(compose.services.testing.ports).toEqual(['10000:10000/udp', '10001:10001']);
     expect(compose.services['service-udp']).toEqual({
-      image: 'udp-service-udp',
+      image: 'meshcraft-runtime:latest',
+      command: ['meshcraft-demoapp'],
+      environment: { HOST: '0.0.0.0', PORT: '80', UDP_PORT: '5005', VERSION: 'v1.0' },
       networks: { envoymesh: null },
     });
     expect(compose.networks).toEqual({ envoymesh: { driver: 'bridge' } });
+  });
+
+  it("gives a demoapp's udpPort to UDP_PORT and to the clusters it is a member of, mapped on the local driver", () => {
+    const lab = library('udp-proxy');
+    const endpoint = (r: ReturnType<typeof render>) =>
+      bootstrap(r, 'testing').static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0]
+        .endpoint.address.socket_address;
+    expect(endpoint(docker(lab))).toEqual({ address: 'service-udp', port_value: 5005 });
+    const { result, ports } = local(lab);
+    expect(endpoint(result)).toEqual({ address: 'service-udp', port_value: ports[5005] });
+    const app = result.containers.find((c) => c.name === 'service-udp')!;
+    expect(app.env).toMatchObject({ UDP_PORT: String(ports[5005]), PORT: String(ports[80]) });
+    expect(result.layout.namespaces.find((n) => n.node === 'service-udp')!.ports).toEqual([
+      expect.objectContaining({ port: 80, protocol: 'tcp', name: 'app' }),
+      expect.objectContaining({ port: 5005, protocol: 'udp', name: 'app-udp' }),
+    ]);
+    // The course's demoapp image has no UDP listener: an export on upstream images says so.
+    expect(docker(lab, { images: 'upstream' }).warnings.map((w) => w.message)).toContain(
+      "ikubernetes/demoapp has no UDP listener; 'service-udp' answers on UDP port 5005 only with meshcraft's runtime image",
+    );
+    expect(docker(lab).warnings).toEqual([]);
   });
 
   it('renders the same bytes for the same lab, whatever the key order it was written in', () => {
