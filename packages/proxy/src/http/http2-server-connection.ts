@@ -70,10 +70,13 @@ class CodecDetection implements ServerConnection {
       socket.off('data', onData);
       socket.pause();
       socket.unshift(buffered);
-      this.connection = isPreface
-        ? new Http2ServerConnection(socket, config, o)
-        : new Http1ServerConnection(socket, config, o.secure, o.serverName);
-      socket.resume();
+      if (isPreface) {
+        // node:http2 takes the socket over, the bytes read so far included.
+        this.connection = new Http2ServerConnection(socket, config, o);
+      } else {
+        this.connection = new Http1ServerConnection(socket, config, o.secure, o.serverName);
+        socket.resume();
+      }
     };
     socket.on('data', onData);
     socket.once('close', () => clearTimeout(idle));

@@ -416,7 +416,13 @@ export class RouterFilter implements StreamDecoderFilter, UpstreamRequestOwner {
       cb.streamInfo,
     );
     this.responseStatus = head.status;
-    cb.encodeHeaders({ status: head.status, headers: upstreamHeaders }, false);
+    if (head.endStream) {
+      // A response that ends with its headers (e.g. gRPC's trailers-only error) is complete here.
+      this.done = true;
+      this.cleanup();
+      attempt.finish(head.status, 'success');
+    }
+    cb.encodeHeaders({ status: head.status, headers: upstreamHeaders }, head.endStream === true);
   }
 
   onUpstreamData(attempt: UpstreamRequest, chunk: Buffer): void {

@@ -104,7 +104,8 @@ export class UpstreamRequest implements ResponseDecoder {
     const { chunks, ended, trailers } = this.owner.requestBody();
     const body = chunks.filter((c) => c.length > 0);
     conn.encodeHeaders(h, ended && body.length === 0 && !trailers);
-    for (const [i, chunk] of body.entries()) conn.encodeData(chunk, ended && !trailers && i === body.length - 1);
+    for (const [i, chunk] of body.entries())
+      conn.encodeData(chunk, ended && !trailers && i === body.length - 1);
     if (ended && trailers) conn.encodeTrailers(trailers);
     this.owner.onUpstreamReady(this);
   }
@@ -142,6 +143,8 @@ export class UpstreamRequest implements ResponseDecoder {
     this.host.outlier?.putHttpResponseCode(head.status);
     if (head.headers.has('x-envoy-immediate-health-check-fail'))
       this.cluster.immediateHealthCheckFail(this.host);
+    // A response that ends with its headers leaves nothing to reset: the pool has the stream back.
+    if (head.endStream) this.connection = undefined;
     this.owner.onUpstreamHeaders(this, head);
   }
 

@@ -28,6 +28,8 @@ export interface UpstreamResponseHead {
   headers: HeaderMap;
   /** An HTTP/1 response framed with chunked encoding. */
   chunked: boolean;
+  /** The response ends with its headers (HTTP/2 HEADERS with END_STREAM): no body, no trailers. */
+  endStream?: boolean;
 }
 
 /** The request side of a stream (Envoy's RequestEncoder). */

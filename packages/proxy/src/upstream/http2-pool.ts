@@ -28,7 +28,7 @@ import {
 } from './conn-pool.js';
 import type { Host } from './host.js';
 
-const { NGHTTP2_CANCEL, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_NO_ERROR } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_PROTOCOL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 /** One HTTP/2 connection of the pool (Envoy's ActiveClient). */
 class Http2Client {
@@ -184,10 +184,11 @@ class Http2Stream implements RequestEncoder {
     }
     this.stream = stream;
     let trailers: HeaderMap | undefined;
-    stream.on('response', (_headers: unknown, _flags: number, raw: string[]) => {
+    stream.on('response', (_headers: unknown, flags: number, raw: string[]) => {
       const map = new HeaderMap();
       const status = Number(fromHttp2Headers(raw, map).get(':status'));
-      this.decoder.onResponseHead({ status, headers: map, chunked: false });
+      const endStream = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
+      this.decoder.onResponseHead({ status, headers: map, chunked: false, endStream });
     });
     stream.on('data', (chunk: Buffer) => this.decoder.onResponseData(chunk));
     stream.on('trailers', (_headers: unknown, _flags: number, raw: string[]) => {
