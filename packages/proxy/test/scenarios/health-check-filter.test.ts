@@ -13,6 +13,7 @@ import {
   frontProxyConfig,
   hostStat,
   Lab,
+  rawExchange,
   request,
   speedUpHealthChecks,
   tally,
@@ -80,6 +81,14 @@ describe('health_check filter', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toBe('');
     expect(ok.headers['x-envoy-upstream-healthchecked-cluster']).toBe('red');
+    // Health checkers keep their connection: answers from the headers alone leave it usable.
+    const twice = await rawExchange(
+      lab.map.ip('172.31.96.11'),
+      lab.map.port(80),
+      'GET /livez HTTP/1.1\r\nhost: red\r\n\r\nGET /livez HTTP/1.1\r\nhost: red\r\n\r\n',
+      1000,
+    );
+    expect(twice.match(/^HTTP\/1\.1 200 OK\r\n/gm)).toHaveLength(2);
 
     expect((await red.adminPost('/healthcheck/fail')).status).toBe(200);
     const failed = await request(`${red.url}/livez`);
