@@ -4,14 +4,22 @@
  * small body, one worker) over keep-alive connections, and gets the same load. Reported as
  * ratios, because absolute numbers depend on the machine.
  *
- *   pnpm --filter @meshcraft/bench build && node bench/dist/proxy/run.js [--seconds 10] [--connections 50]
+ * A second round terminates TLS: meshcraft-proxy, nginx and haproxy each serve HTTPS with the
+ * same certificate (RSA 2048, made by meshcraft's lab certificate generator) to the same plain
+ * HTTP upstream; wrk's keep-alive connections make it a measure of encrypted throughput, with
+ * the handshakes in the warm-up. The negotiated protocol and cipher are recorded to show the
+ * three are compared on equal terms.
+ *
+ *   pnpm --filter @meshcraft/bench build && node bench/dist/proxy/run.js [--seconds 10] [--connections 50] [--no-tls]
  */
 
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import { generateLabCertificates } from '@meshcraft/proxy';
 import {
   freePort,
   requireTool,
@@ -35,21 +43,41 @@ function arg(name: string, fallback: number): number {
 
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 50);
+const TLS_ROUND = !process.argv.includes('--no-tls');
 /** wrk and the upstream share one core; the proxy under test has the other to itself. */
 const TOOLS_CPU = 0;
 const CONTENDER_CPU = os.cpus().length > 1 ? 1 : 0;
 const BODY = 'iKubernetes demoapp v1.0 !! ClientIP: 127.0.0.1, ServerName: bench, ServerIP: 127.0.0.1!\n';
 
+/** The certificate the TLS round's contenders all serve. */
+interface ServerCertificate {
+  cert: string;
+  key: string;
+  /** Certificate and key in one file, as haproxy's `crt` takes them. */
+  combined: string;
+}
+
 interface Contender {
   name: string;
   port: number;
-  start(upstreamPort: number, dir: string): ChildProcess;
+  /** Takes part in the TLS round. */
+  tls: boolean;
+  start(upstreamPort: number, dir: string, certificate?: ServerCertificate): ChildProcess;
 }
 
-function nginxConf(dir: string, listen: number, body: string, upstreamPort?: number): string {
+function nginxConf(
+  dir: string,
+  listen: number,
+  body: string,
+  upstreamPort?: number,
+  certificate?: ServerCertificate,
+): string {
   const location = upstreamPort
     ? `location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; }`
     : `location / { default_type text/html; return 200 '${body.replace(/\n/g, '\\n')}'; }`;
+  const ssl = certificate
+    ? ` ssl; ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key}; ssl_protocols TLSv1.2 TLSv1.3;`
+    : ';';
   // The pid file must be our own: nginx deletes it on exit (pointing it at /dev/null deletes that).
   return `worker_processes 1;
 daemon off;
@@ -60,7 +88,7 @@ http {
   access_log off;
   keepalive_requests 1000000;
   ${upstreamPort ? `upstream up { server 127.0.0.1:${upstreamPort}; keepalive 64; }` : ''}
-  server { listen 127.0.0.1:${listen}; ${location} }
+  server { listen 127.0.0.1:${listen}${ssl} ${location} }
 }
 `;
 }
@@ -88,8 +116,18 @@ async function main(): Promise<void> {
     {
       name: 'meshcraft-proxy',
       port: await freePort(),
-      start(up, d) {
+      tls: true,
+      start(up, d, certificate) {
         const admin = this.port + 1;
+        const transportSocket = certificate
+          ? `
+      transport_socket:
+        name: envoy.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext
+          common_tls_context:
+            tls_certificates: [{ certificate_chain: { filename: ${certificate.cert} }, private_key: { filename: ${certificate.key} } }]`
+          : '';
         const config = `admin: { address: { socket_address: { address: 127.0.0.1, port_value: ${admin} } } }
 static_resources:
   listeners:
@@ -106,7 +144,7 @@ static_resources:
             - name: all
               domains: ["*"]
               routes: [{ match: { prefix: "/" }, route: { cluster: upstream } }]
-          http_filters: [{ name: envoy.filters.http.router }]
+          http_filters: [{ name: envoy.filters.http.router }]${transportSocket}
   clusters:
   - name: upstream
     connect_timeout: 1s
@@ -125,10 +163,11 @@ static_resources:
     {
       name: 'nginx',
       port: await freePort(),
-      start(up, d) {
+      tls: true,
+      start(up, d, certificate) {
         return start(
           'nginx',
-          ['-c', write(d, 'proxy-nginx.conf', nginxConf(d, this.port, '', up)), '-p', d],
+          ['-c', write(d, 'proxy-nginx.conf', nginxConf(d, this.port, '', up, certificate)), '-p', d],
           { cpu: CONTENDER_CPU },
         );
       },
@@ -136,7 +175,8 @@ static_resources:
     {
       name: 'haproxy',
       port: await freePort(),
-      start(up, d) {
+      tls: true,
+      start(up, d, certificate) {
         const cfg = `global
   nbthread 1
   maxconn 4096
@@ -147,7 +187,7 @@ defaults
   timeout server 30s
   http-reuse always
 frontend fe
-  bind 127.0.0.1:${this.port}
+  bind 127.0.0.1:${this.port}${certificate ? ` ssl crt ${certificate.combined}` : ''}
   default_backend be
 backend be
   server up 127.0.0.1:${up}
@@ -158,6 +198,7 @@ backend be
     {
       name: 'node http-proxy',
       port: await freePort(),
+      tls: false,
       start(up) {
         return start(process.execPath, [HTTP_PROXY_SERVER, String(this.port), String(up)], {
           cpu: CONTENDER_CPU,
@@ -166,42 +207,114 @@ backend be
     },
   ];
 
-  const results: { name: string; wrk: WrkResult; idleRssKiB: number }[] = [];
+  let plain: RoundResult[];
+  let secure: RoundResult[] = [];
   try {
-    for (const c of contenders) {
-      const child = c.start(upstreamPort, dir);
-      await waitForPort('127.0.0.1', c.port);
-      await new Promise((r) => setTimeout(r, 500));
-      const idleRssKiB = rssKiB(child.pid!);
-      const url = `http://127.0.0.1:${c.port}/`;
-      // Warm up connections, JIT and pools before measuring.
-      wrk(url, { threads: 1, connections: CONNECTIONS, seconds: 2, cpu: TOOLS_CPU });
-      const r = wrk(url, { threads: 1, connections: CONNECTIONS, seconds: SECONDS, cpu: TOOLS_CPU });
-      results.push({ name: c.name, wrk: r, idleRssKiB });
-      process.stdout.write(
-        `${c.name.padEnd(16)} ${r.requestsPerSec.toFixed(0).padStart(8)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  idle RSS ${(idleRssKiB / 1024).toFixed(1)} MiB  errors ${r.non2xx + r.socketErrors}\n`,
+    process.stdout.write('plain HTTP\n');
+    plain = await round(contenders, upstreamPort, dir);
+    if (TLS_ROUND) {
+      const certificate = await serverCertificate(dir);
+      process.stdout.write('\nTLS termination (HTTPS in, HTTP to the upstream)\n');
+      secure = await round(
+        contenders.filter((c) => c.tls),
+        upstreamPort,
+        dir,
+        certificate,
       );
-      await stop(child);
     }
   } finally {
     await stop(upstream);
   }
 
-  const by = (n: string) => results.find((r) => r.name === n)!;
-  const ours = by('meshcraft-proxy');
-  const ratio = (n: string) => ours.wrk.requestsPerSec / by(n).wrk.requestsPerSec;
-  process.stdout.write(
-    `\nmeshcraft-proxy throughput: ${ratio('node http-proxy').toFixed(2)}x node http-proxy, ${(ratio('nginx') * 100).toFixed(0)}% of nginx, ${(ratio('haproxy') * 100).toFixed(0)}% of haproxy (${CONNECTIONS} connections, ${SECONDS}s, 1 worker each, pinned to its own core)\n`,
-  );
+  const summary = (results: RoundResult[], label: string, peers: string[]) => {
+    const by = (n: string) => results.find((r) => r.name === n)!;
+    const ours = by('meshcraft-proxy');
+    const ratio = (n: string) => ours.wrk.requestsPerSec / by(n).wrk.requestsPerSec;
+    const parts = peers.map((n) =>
+      n === 'node http-proxy' ? `${ratio(n).toFixed(2)}x ${n}` : `${(ratio(n) * 100).toFixed(0)}% of ${n}`,
+    );
+    process.stdout.write(
+      `meshcraft-proxy ${label} throughput: ${parts.join(', ')} (${CONNECTIONS} connections, ${SECONDS}s, 1 worker each, pinned to its own core)\n`,
+    );
+  };
+  process.stdout.write('\n');
+  summary(plain, 'plain HTTP', ['node http-proxy', 'nginx', 'haproxy']);
+  if (TLS_ROUND) summary(secure, 'TLS', ['nginx', 'haproxy']);
   const outDir = path.join(repo, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `proxy-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   fs.writeFileSync(
     file,
-    `${JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, cpus: os.cpus().length, results }, null, 2)}\n`,
+    `${JSON.stringify(
+      { seconds: SECONDS, connections: CONNECTIONS, cpus: os.cpus().length, results: plain, tls: secure },
+      null,
+      2,
+    )}\n`,
   );
   process.stdout.write(`results: ${path.relative(repo, file)}\n`);
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+interface RoundResult {
+  name: string;
+  wrk: WrkResult;
+  idleRssKiB: number;
+  /** What the TLS handshake negotiated, in the TLS round. */
+  tls?: { protocol: string | null; cipher: string };
+}
+
+/** Measures each contender in turn with the same wrk load; HTTPS when given a certificate. */
+async function round(
+  contenders: Contender[],
+  upstreamPort: number,
+  dir: string,
+  certificate?: ServerCertificate,
+): Promise<RoundResult[]> {
+  const results: RoundResult[] = [];
+  for (const c of contenders) {
+    const child = c.start(upstreamPort, dir, certificate);
+    await waitForPort('127.0.0.1', c.port);
+    await new Promise((r) => setTimeout(r, 500));
+    const idleRssKiB = rssKiB(child.pid!);
+    const url = `${certificate ? 'https' : 'http'}://127.0.0.1:${c.port}/`;
+    const handshake = certificate ? await negotiated(c.port) : undefined;
+    // Warm up connections (and their handshakes), JIT and pools before measuring.
+    wrk(url, { threads: 1, connections: CONNECTIONS, seconds: 2, cpu: TOOLS_CPU });
+    const r = wrk(url, { threads: 1, connections: CONNECTIONS, seconds: SECONDS, cpu: TOOLS_CPU });
+    results.push({ name: c.name, wrk: r, idleRssKiB, tls: handshake });
+    const how = handshake ? `  ${handshake.protocol} ${handshake.cipher}` : '';
+    process.stdout.write(
+      `${c.name.padEnd(16)} ${r.requestsPerSec.toFixed(0).padStart(8)} req/s  p50 ${r.latencyMs.p50.toFixed(2)} ms  p99 ${r.latencyMs.p99.toFixed(2)} ms  idle RSS ${(idleRssKiB / 1024).toFixed(1)} MiB  errors ${r.non2xx + r.socketErrors}${how}\n`,
+    );
+    await stop(child);
+  }
+  return results;
+}
+
+/** The TLS version and cipher a contender agrees on with an OpenSSL client like wrk's. */
+function negotiated(port: number): Promise<{ protocol: string | null; cipher: string }> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+      resolve({ protocol: s.getProtocol(), cipher: s.getCipher().name });
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+}
+
+/** An RSA 2048 server certificate from meshcraft's lab generator (what the labs use). */
+async function serverCertificate(dir: string): Promise<ServerCertificate> {
+  const pki = await generateLabCertificates(
+    { certificates: [{ name: 'bench', server: true }] },
+    { caKeyBits: 2048 },
+  );
+  const cert = pki.files['certs/bench/server.crt']!;
+  const key = pki.files['certs/bench/server.key']!;
+  return {
+    cert: write(dir, 'server.crt', cert),
+    key: write(dir, 'server.key', key),
+    combined: write(dir, 'server.pem', `${cert}${key}`),
+  };
 }
 
 main().catch((err: Error) => {
