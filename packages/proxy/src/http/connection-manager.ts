@@ -29,6 +29,7 @@ import type {
 } from './filter.js';
 import { createHttpFilterFactory, type LocalHealth } from './filters/index.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from './formatter.js';
+import { grpcMessage, httpToGrpcStatus, isGrpcRequest } from './grpc.js';
 import { HeaderMap, type RequestHead, type ResponseHead } from './headers.js';
 import {
   type RouteConfigProvider,
@@ -829,6 +830,14 @@ export class ActiveStream implements FilterCallbacks {
     this.streamInfo.responseCodeDetails = options.details;
     const headers = new HeaderMap();
     for (const [k, v] of options.headers ?? []) headers.add(k, v);
+    if (isGrpcRequest(this.request.headers)) {
+      // Envoy answers a gRPC request in gRPC: a trailers-only 200 with grpc-status and grpc-message.
+      headers.set('content-type', 'application/grpc');
+      headers.set('grpc-status', String(httpToGrpcStatus(status)));
+      if (body) headers.set('grpc-message', grpcMessage(body));
+      this.encodeHeaders({ status: 200, headers }, true);
+      return;
+    }
     const bytes = Buffer.from(body, 'latin1');
     if (bytes.length > 0) {
       headers.set('content-length', String(bytes.length));

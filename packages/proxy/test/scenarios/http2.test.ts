@@ -225,7 +225,14 @@ describe('gRPC through the proxy', () => {
         codec_type: 'AUTO',
         route_config: {
           virtual_hosts: [
-            { name: 'grpc', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] },
+            {
+              name: 'grpc',
+              domains: ['*'],
+              routes: [
+                { match: { prefix: '/echo.Echo/' }, route: { cluster } },
+                { match: { prefix: '/echo.Nowhere/' }, route: { cluster: 'nowhere' } },
+              ],
+            },
           ],
         },
         http_filters: [{ name: 'envoy.filters.http.router' }],
@@ -276,6 +283,7 @@ describe('gRPC through the proxy', () => {
           },
         ],
         clusters: [
+          { name: 'nowhere', type: 'STATIC', load_assignment: { cluster_name: 'nowhere' } },
           {
             name: 'echo_h2c',
             type: 'STATIC',
@@ -334,6 +342,24 @@ describe('gRPC through the proxy', () => {
       expect(chat.status.code).toBe(grpc.status.OK);
       expect(chat.status.metadata.get('x-trailer')).toEqual(['done']);
     }
+
+    // The proxy's own answers to a gRPC request are gRPC: no healthy upstream, no route.
+    const ping = (service: string) => {
+      const Client = grpc.makeGenericClientConstructor(
+        { ping: { path: `/${service}/Ping`, requestStream: false, responseStream: false, ...text } },
+        service,
+      );
+      const client = new Client(`${ip}:${map.port(80)}`, grpc.credentials.createInsecure()) as InstanceType<
+        typeof Client
+      > & { ping(m: string, cb: grpc.requestCallback<string>): void };
+      cleanups.push(() => client.close());
+      return new Promise<grpc.ServiceError>((resolve) => client.ping('x', (err) => resolve(err!)));
+    };
+    expect(await ping('echo.Nowhere')).toMatchObject({
+      code: grpc.status.UNAVAILABLE,
+      details: 'no healthy upstream',
+    });
+    expect((await ping('other.Service')).code).toBe(grpc.status.UNIMPLEMENTED);
 
     const s = await stats(front.admin, '(echo_|grpc_|ssl)');
     expect(s.get('cluster.echo_h2c.upstream_cx_http2_total')).toBe('1');
