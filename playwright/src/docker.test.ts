@@ -62,6 +62,8 @@ describe('the Docker driver', () => {
   }, 660_000);
 
   it('carries traffic through the containers', async () => {
+    // Stats flowing means the console reads every proxy of the lab.
+    await page.getByTestId('edge-share-split-v10').waitFor({ timeout: 30_000 });
     await startLoad(page, { rate: 40, concurrency: 2, path: '/hostname' });
     await waitUntil(
       'both versions get traffic',

@@ -69,7 +69,10 @@ export function LoadPanel({ lab, labId }: { lab: Lab; labId: string }) {
       vary: userAgents.length ? [{ header: 'User-Agent', values: userAgents, mode: 'cycle' as const }] : [],
     };
   };
-  const onError = (err: unknown) => setError(errorInfo(err).message);
+  const onError = (err: unknown) => {
+    const e = errorInfo(err);
+    setError(e.hint ? `${e.message} — ${e.hint}` : e.message);
+  };
   // A mutation's answer is the generator's state: shown at once, before the next watch message.
   const onSuccess = (snapshot: LoadSnapshots[number]) => {
     setError(undefined);
