@@ -116,6 +116,26 @@ describe('drawing a lab', () => {
     await expect.poll(() => edges(page)).toBe(3);
   });
 
+  it('lays the graph out with L, and undoes the layout', async () => {
+    const positions = () =>
+      page.evaluate(() =>
+        [...document.querySelectorAll('.react-flow__node')]
+          .map((n) => (n as HTMLElement).style.transform)
+          .join(' '),
+      );
+    await page.locator('.react-flow__pane').click({ position: { x: 500, y: 450 } });
+    const before = await positions();
+    await page.keyboard.press('l');
+    await expect.poll(positions).not.toBe(before);
+    // Columns in traffic order: the proxy left of the cluster, the cluster left of both services.
+    const x = async (id: string) => (await page.locator(`[data-id="${id}"]`).boundingBox())!.x;
+    expect(await x('front-proxy')).toBeLessThan(await x('cluster'));
+    expect(await x('cluster')).toBeLessThan(await x('service'));
+    expect(await x('service')).toBe(await x('service-2'));
+    await page.keyboard.press('Control+z');
+    await expect.poll(positions).toBe(before);
+  });
+
   it('shows the rendered Envoy config and compose file as the graph changes', async () => {
     await page.locator('[data-testid="node-front-proxy"]').click();
     await page.getByTestId('tab-config').click();
