@@ -1,17 +1,23 @@
 /**
  * The `meshcraft-proxy` program: Envoy's command line and exit codes. `--mode validate` prints
  * `configuration '<path>' OK` and exits 0, or prints the error and exits 1; a config or bind
- * error at start exits 1 with a message naming the problem; signals shut down gracefully.
+ * error at start exits 1 with a message naming the problem; signals shut down gracefully. With
+ * `--concurrency N` (N > 1) the process is the primary of N worker processes (server/primary.ts),
+ * and each worker runs this program too (server/worker.ts).
  */
 
-import fs from 'node:fs';
+import cluster from 'node:cluster';
 import { versionString } from './admin/version.js';
 import { LogRegistry } from './common/logger.js';
 import { ConfigError, loadBootstrap, unsupportedFeatures } from './config/index.js';
-import { parseArgs, type ServerOptions, USAGE } from './server/options.js';
+import { logSink, parseArgs, type ServerOptions, USAGE } from './server/options.js';
+import { PrimaryServer } from './server/primary.js';
 import { Server } from './server/server.js';
+import { runWorker } from './server/worker.js';
 
 export async function main(argv: string[]): Promise<void> {
+  // A worker process of --concurrency N takes everything from its primary.
+  if (cluster.isWorker) return runWorker();
   let options: ServerOptions;
   try {
     const parsed = parseArgs(argv);
@@ -49,13 +55,13 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
 
-  const sink = options.logPath
-    ? (line: string) => fs.appendFileSync(options.logPath!, line)
-    : (line: string) => process.stderr.write(line);
-  const logs = new LogRegistry(options.logLevel, sink);
-  let server: Server;
+  const logs = new LogRegistry(options.logLevel, logSink(options.logPath));
+  let server: Server | PrimaryServer;
   try {
-    server = await Server.start(options, logs);
+    server =
+      options.concurrency > 1 && options.mode === 'serve'
+        ? await PrimaryServer.start(options, logs)
+        : await Server.start(options, logs);
   } catch (err) {
     const message =
       err instanceof ConfigError

@@ -88,7 +88,7 @@ const HOST_COUNTERS = [
   'rq_timeout',
   'rq_total',
 ] as const;
-const HOST_GAUGES = ['cx_active', 'rq_active'] as const;
+export const HOST_GAUGES = ['cx_active', 'rq_active'] as const;
 
 /** proto3 JSON drops fields holding their default value. */
 function withoutDefaults(fields: [string, unknown][]): Record<string, unknown> {

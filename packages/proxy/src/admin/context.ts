@@ -121,4 +121,9 @@ export interface AdminContext {
   reopenAccessLogs?(): void;
   /** `/init_dump`: init managers with targets not yet ready (e.g. warming clusters and listeners). */
   unreadyTargets?(): { name: string; target_names: string[] }[];
+  /**
+   * Brings what the handlers read up to date before a request is answered: with worker processes,
+   * the primary gathers their stats and host counters here.
+   */
+  refresh?(): Promise<void>;
 }

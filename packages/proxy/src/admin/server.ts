@@ -115,6 +115,7 @@ export async function startAdminServer(
       contentType: header(req, 'content-type'),
       body: body.toString('utf8'),
     };
+    await context.refresh?.();
     const response = dispatch(handlers, request, log);
     const payload = Buffer.from(response.body, 'utf8');
     res.on('finish', () => {

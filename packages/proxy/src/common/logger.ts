@@ -36,6 +36,7 @@ function timestamp(d: Date): string {
 
 export class LogRegistry {
   private readonly levels = new Map<LoggerName, LogLevel>();
+  private readonly listeners: (() => void)[] = [];
   constructor(
     defaultLevel: LogLevel = 'info',
     private readonly sink: (line: string) => void = (line) => process.stderr.write(line),
@@ -54,10 +55,17 @@ export class LogRegistry {
 
   setLevel(name: LoggerName, level: LogLevel): void {
     this.levels.set(name, level);
+    for (const cb of this.listeners) cb();
   }
 
   setAll(level: LogLevel): void {
     for (const name of LOGGER_NAMES) this.levels.set(name, level);
+    for (const cb of this.listeners) cb();
+  }
+
+  /** Calls `cb` after every level change (the primary of worker processes passes changes on). */
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
   }
 
   entries(): [LoggerName, LogLevel][] {

@@ -94,13 +94,23 @@ export class Runtime {
 
   /** `POST /runtime_modify?key=value`: sets (or with an empty value, removes) keys in the admin layer. */
   modify(changes: Record<string, string>): void {
-    const admin = [...this.layers].reverse().find((l) => l.kind === 'admin');
+    const admin = this.adminLayer();
     if (!admin) throw new RuntimeError('No admin layer specified');
     for (const [k, v] of Object.entries(changes)) {
       if (v === '') admin.values.delete(k);
       else admin.values.set(k, v);
     }
     this.remerge();
+  }
+
+  /** What `/runtime_modify` has set (the admin layer's values), for worker processes to mirror. */
+  adminOverrides(): Record<string, string> {
+    return Object.fromEntries(this.adminLayer()?.values ?? []);
+  }
+
+  /** The layer `/runtime_modify` writes: the last admin layer. */
+  private adminLayer(): Layer | undefined {
+    return [...this.layers].reverse().find((l) => l.kind === 'admin');
   }
 
   onChange(cb: () => void): void {

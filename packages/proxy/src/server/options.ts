@@ -3,6 +3,7 @@
  * console use (`-c`, `--config-yaml`, `--mode`, `-l`, `--service-node`, ...), plus one
  * meshcraft-only option (`--dns-hosts`) that the local driver needs.
  */
+import fs from 'node:fs';
 import { LOG_LEVELS, type LogLevel } from '../common/logger.js';
 
 export interface ServerOptions {
@@ -28,6 +29,11 @@ export interface ServerOptions {
 
 export class UsageError extends Error {}
 
+/** Where log lines go: `--log-path` (appended, so worker processes can share it) or stderr. */
+export function logSink(logPath: string | undefined): (line: string) => void {
+  return logPath ? (line) => fs.appendFileSync(logPath, line) : (line) => process.stderr.write(line);
+}
+
 export const USAGE = `USAGE: meshcraft-proxy -c <path> [options]
 
 meshcraft-proxy, a TypeScript work-alike of Envoy that reads Envoy v3 configuration.
@@ -43,7 +49,8 @@ Options (as Envoy's):
       --service-node <name>       Overrides node.id
       --service-cluster <name>    Overrides node.cluster
       --service-zone <zone>       Overrides node.locality.zone
-      --concurrency <n>           Worker count (1 in this version)
+      --concurrency <n>           Worker processes sharing the listeners (default 1; Envoy's
+                                  default is the number of cores)
       --drain-time-s <s>          How long to drain connections on shutdown (default 600)
       --drain-strategy <gradual|immediate>
       --parent-shutdown-time-s <s>

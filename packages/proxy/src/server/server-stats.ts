@@ -11,7 +11,12 @@ import type { Gauge, GaugeImportMode } from '../stats/store.js';
 export type ServerStatsSource = Pick<
   AdminContext,
   'store' | 'state' | 'healthCheckFailed' | 'startedAt' | 'commandLine' | 'certs' | 'config'
->;
+> & {
+  /** The server's memory: this process's unless given (with workers, all the processes'). */
+  memoryUsage?(): MemoryUsage;
+};
+
+export type MemoryUsage = Pick<NodeJS.MemoryUsage, 'heapUsed' | 'heapTotal' | 'rss'>;
 
 /** `server.state` holds the ServerInfo.State enum number. */
 const STATE_NUMBER: Record<ServerState, number> = {
@@ -89,7 +94,7 @@ export class ServerStatsUpdater {
     g.state.set(STATE_NUMBER[state]);
     g.live.set(state === 'LIVE' ? 1 : 0);
     g.uptime.set(Math.floor((this.now() - this.source.startedAt.getTime()) / 1000));
-    const memory = process.memoryUsage();
+    const memory = this.source.memoryUsage?.() ?? process.memoryUsage();
     g.memory_allocated.set(memory.heapUsed);
     g.memory_heap_size.set(memory.heapTotal);
     g.memory_physical_size.set(memory.rss);

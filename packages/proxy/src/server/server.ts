@@ -34,7 +34,7 @@ import type { ClusterDeps } from '../upstream/cluster.js';
 import { ClusterManager } from '../upstream/cluster-manager.js';
 import { DnsResolver } from '../upstream/dns.js';
 import type { ServerOptions } from './options.js';
-import { SINGLE_PROCESS, type ServerRole, type XdsFactory } from './role.js';
+import { type ServerRole, SINGLE_PROCESS, type XdsFactory } from './role.js';
 import { ServerStatsUpdater } from './server-stats.js';
 
 export class Server implements AdminContext {
@@ -136,6 +136,7 @@ export class Server implements AdminContext {
       : loadBootstrap({ path: options.configPath, yaml: options.configYaml });
     applyNodeOverrides(bootstrap, options);
     const server = new Server(options, bootstrap, logs, role);
+    role.attach?.(server);
     for (const w of warnings) logs.get('config', 'config/load.ts').warn(w);
     assertImplemented(bootstrap);
     try {
