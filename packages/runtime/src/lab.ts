@@ -66,7 +66,34 @@ export interface ContainerView {
   external?: { image: string; why: string };
 }
 
+/** Where a lab's proxies reach the console's control plane: this machine's address on the lab's network. */
+export interface ControlPlaneAddress {
+  host: string;
+  port: number;
+}
+
+/** Envoy v3 resources of each xDS type, as JSON (topology's `XdsResources`). */
+export interface XdsResourcesView {
+  listeners: Record<string, unknown>[];
+  routes: Record<string, unknown>[];
+  clusters: Record<string, unknown>[];
+  endpoints: Record<string, unknown>[];
+}
+
+export interface RenderedProxyView {
+  node: string;
+  namespace: string;
+  container: string;
+  /** Project-relative path of its bootstrap. */
+  file: string;
+  /** When the console's control plane serves it: its node id there, and its resources. */
+  xds?: { nodeId: string; resources: XdsResourcesView };
+  /** When it keeps a configuration mechanism of its own although a control plane was given: why. */
+  ownDelivery?: string;
+}
+
 export interface RenderedView {
+  proxies: RenderedProxyView[];
   containers: ContainerView[];
   /** Every generated file of the project, by project-relative path. */
   files: Record<string, string>;

@@ -3,12 +3,14 @@
  * local drivers. It keeps no state of its own — each driver reads what runs from the engine or
  * from its state directory — so any number of Runtime instances, in any process, agree on it.
  */
-import type { Lab } from '@meshcraft/topology';
+import { type Lab, PlanError } from '@meshcraft/topology';
 import type Docker from 'dockerode';
 import { DockerDriver, type DockerDriverOptions } from './docker/driver.js';
 import { dockerClient, type EngineOptions, pingEngine } from './docker/engine.js';
-import type { Driver, LabJob } from './driver.js';
+import type { ControlPlaneHook, Driver, LabJob } from './driver.js';
+import { type RestartReason, restartReasons } from './edit.js';
 import { RuntimeError } from './errors.js';
+import type { ControlPlaneAddress, RenderedView } from './lab.js';
 import { LocalDriver, type LocalDriverOptions } from './local/driver.js';
 import { topologyJob } from './topology-job.js';
 import type {
@@ -33,6 +35,30 @@ export interface RuntimeOptions {
 export interface UpOptions {
   driver?: DriverChoice;
   onProgress?: OnProgress;
+  /** The console's control plane: the lab's proxies then take their configuration from it (see ControlPlaneHook). */
+  controlPlane?: ControlPlaneHook;
+}
+
+/** What a running lab runs. */
+export interface LabDeployment {
+  labId: string;
+  driver: DriverKind;
+  /** The lab document brought up, or the last edit committed since. */
+  lab: Lab;
+  /** Where its proxies reach the console's control plane, when it serves them. */
+  controlPlane?: ControlPlaneAddress;
+  /** The lab rendered for its plan, as it runs. */
+  rendered: RenderedView;
+}
+
+/** An edit of a running lab, worked out but not applied (see `Runtime.planEdit`). */
+export interface EditPlan extends LabDeployment {
+  /** The edited lab rendered for the running lab's plan; undefined when it does not fit that plan. */
+  next?: RenderedView;
+  /** Why the lab cannot take the edit without restarting containers; empty when it can. */
+  restart: RestartReason[];
+  /** Records the edited lab as what runs, once its proxies have taken it; refused while `restart` has reasons. */
+  commit(): Promise<void>;
 }
 
 export interface ActionOptions {
@@ -69,7 +95,7 @@ export class Runtime {
         `bring it down first: meshcraft down ${job.id}`,
       );
     }
-    const status = await driver.up(job, progress);
+    const status = await driver.up(job, progress, options.controlPlane);
     const ms = Math.round(performance.now() - started);
     progress({ step: 'done', ms, message: `lab '${job.id}' is up on ${driver.kind} (${ms} ms)` });
     return status;
@@ -119,6 +145,71 @@ export class Runtime {
 
   async restartNode(labId: string, node: string, options: ActionOptions = {}): Promise<LabStatus> {
     return (await this.mustFind(labId)).nodeAction(labId, node, 'restart', options.onProgress ?? quiet);
+  }
+
+  /** What a running lab runs; undefined when it is not up, or was brought up without a record of it. */
+  async deployment(labId: string): Promise<LabDeployment | undefined> {
+    const driver = await this.find(labId);
+    const deployment = await driver?.deployment(labId);
+    if (!driver || !deployment) return undefined;
+    const lab = deployment.document as Lab;
+    const job = this.prepare(lab);
+    return {
+      labId,
+      driver: driver.kind,
+      lab,
+      controlPlane: deployment.controlPlane,
+      rendered: job.render(deployment.plan(job), { xds: deployment.controlPlane }),
+    };
+  }
+
+  /**
+   * Works out whether the running lab can become `lab` without restarting anything: `lab`
+   * rendered for the running lab's plan (its addresses, ports, control plane) against what runs.
+   * Changes nothing until `commit()`. Throws LAB_NOT_FOUND when the lab is not up with a record
+   * of what it runs.
+   */
+  async planEdit(labId: string, lab: Lab): Promise<EditPlan> {
+    const driver = await this.mustFind(labId);
+    const deployment = await driver.deployment(labId);
+    if (!deployment) {
+      throw new RuntimeError(
+        'LAB_NOT_FOUND',
+        `lab '${labId}' was brought up without a record of what it runs (by an older meshcraft)`,
+        `bring it down and up again to change it while it runs: meshcraft down ${labId}`,
+      );
+    }
+    const runningJob = this.prepare(deployment.document as Lab);
+    const xds = deployment.controlPlane;
+    const current = runningJob.render(deployment.plan(runningJob), { xds });
+    const base = {
+      labId,
+      driver: driver.kind,
+      lab: deployment.document as Lab,
+      controlPlane: xds,
+      rendered: current,
+    };
+    const job = this.prepare(lab);
+    let next: RenderedView | undefined;
+    let restart: RestartReason[];
+    try {
+      next = job.render(deployment.plan(job), { xds });
+      restart = restartReasons(current, next, { livePublish: driver.livePublish });
+    } catch (err) {
+      if (!(err instanceof PlanError)) throw err;
+      restart = [
+        { message: `the edited lab does not fit the running lab's addresses and ports: ${err.message}` },
+      ];
+    }
+    return {
+      ...base,
+      next,
+      restart,
+      commit: () =>
+        next && restart.length === 0
+          ? driver.recordEdit(labId, lab, next)
+          : Promise.reject(new Error(`lab '${labId}' cannot take this edit while it runs`)),
+    };
   }
 
   /** The driver `choice` means here; `auto` is docker when an engine answers, local otherwise. */

@@ -19,12 +19,14 @@ export function topologyJob(lab: Lab): LabJob {
   const upstreams = upstreamContainers(index, layout);
   return {
     id: lab.metadata.name,
+    document: lab,
     layout,
     dockerPlan: (options) => dockerAddressPlan(layout, options),
     localPlan: (options) => localAddressPlan(layout, options),
     loopbackBlockFor,
     // Plans come from the two functions above, so they are topology's own AddressPlan values.
-    render: (plan) => withUpstreamDependencies(render(lab, plan as AddressPlan), upstreams),
+    render: (plan, options) =>
+      withUpstreamDependencies(render(lab, plan as AddressPlan, { xds: options?.xds }), upstreams),
   };
 }
 

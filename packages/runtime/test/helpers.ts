@@ -19,14 +19,22 @@ export function libraryLab(file: string, name: string): Lab {
   return { ...parsed.lab, metadata: { ...parsed.lab.metadata, name } };
 }
 
+/** A runtime's state directories for a test: the local driver's, and the docker driver's records beside it. */
+export function runtimeOptions(stateDir: string): {
+  local: { stateDir: string };
+  docker: { stateDir: string };
+} {
+  return { local: { stateDir }, docker: { stateDir: `${stateDir}-docker` } };
+}
+
 /** A job whose rendered containers pass through `change` (to make one crash, say). */
 export function changedJob(change: (c: ContainerView) => ContainerView): (lab: Lab) => LabJob {
   return (lab) => {
     const job = topologyJob(lab);
     return {
       ...job,
-      render: (plan) => {
-        const rendered = job.render(plan);
+      render: (plan, options) => {
+        const rendered = job.render(plan, options);
         return { ...rendered, containers: rendered.containers.map(change) };
       },
     };

@@ -8,11 +8,13 @@ import os from 'node:os';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { linesOf, mergeAsync } from '../async.js';
-import type { Driver, LabJob, NodeAction } from '../driver.js';
+import type { ControlPlaneHook, Deployment, Driver, LabJob, NodeAction } from '../driver.js';
 import { type ContainerLogs, lastLines, RuntimeError } from '../errors.js';
+import { gatewayOf } from '../gateway.js';
 import { ensureImage, RUNTIME_IMAGE } from '../image/build.js';
 import type { ImageFlavour } from '../image/context.js';
 import type { ContainerRoleView, ContainerView, PublishView, ReadinessView, RenderedView } from '../lab.js';
+import { stateDirNamed } from '../local/state.js';
 import { portFree } from '../ports.js';
 import { waitReady } from '../readiness.js';
 import { type LabMember, selectMembers, startOrder, withNamespaceMates } from '../targets.js';
@@ -32,6 +34,7 @@ import { engineUnavailable, isNotFound, pingEngine } from './engine.js';
 import { demuxFrames } from './frames.js';
 import { LABELS, labFilter, resourceName } from './labels.js';
 import { dockerProbe } from './probes.js';
+import { DockerRecords } from './records.js';
 import { chooseSubnet, interfaceBlocks, type UsedBlock } from './subnets.js';
 
 export interface DockerDriverOptions {
@@ -42,6 +45,8 @@ export interface DockerDriverOptions {
   readyTimeoutMs?: number;
   /** Seconds `stop` gives a container before killing it. */
   stopTimeoutS?: number;
+  /** Where the records of what running labs run are kept (see records.ts); default $XDG_STATE_HOME/meshcraft/docker-labs. */
+  stateDir?: string;
 }
 
 /** A container of a running lab, as read back from the engine. */
@@ -60,8 +65,10 @@ const LOG_LINES_ON_FAILURE = 30;
 
 export class DockerDriver implements Driver {
   readonly kind = 'docker' as const;
+  readonly livePublish = false;
   private readonly image: string;
   private readonly readyTimeoutMs: number;
+  private readonly records: DockerRecords;
 
   constructor(
     readonly docker: Docker,
@@ -69,13 +76,14 @@ export class DockerDriver implements Driver {
   ) {
     this.image = options.image ?? RUNTIME_IMAGE;
     this.readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+    this.records = new DockerRecords(options.stateDir ?? stateDirNamed('docker-labs'));
   }
 
   available(): Promise<void> {
     return pingEngine(this.docker);
   }
 
-  async up(job: LabJob, progress: OnProgress): Promise<LabStatus> {
+  async up(job: LabJob, progress: OnProgress, controlPlane?: ControlPlaneHook): Promise<LabStatus> {
     await this.available();
     await ensureImage(this.docker, {
       tag: this.image,
@@ -85,15 +93,31 @@ export class DockerDriver implements Driver {
     const notes: string[] = [];
     const networkName = resourceName(job.id);
     const subnet = await this.allocateSubnet(job.layout.network.subnet, notes, progress);
-    const rendered = job.render(job.dockerPlan({ subnet, networkName }));
-    await this.checkRunnable(job.id, rendered);
+    const plan = job.dockerPlan({ subnet, networkName });
+    // What can refuse a lab (images, fixed host ports) does not depend on where the control plane
+    // is, so it is refused before anything is created.
+    const statically = job.render(plan);
+    await this.checkRunnable(job.id, statically);
 
     try {
       progress({
         step: 'network',
         message: `creating network ${networkName}${subnet ? ` (${subnet})` : ''}`,
       });
-      await this.createNetwork(job.id, networkName, subnet, notes);
+      const network = await this.createNetwork(job.id, networkName, subnet, notes);
+      // The proxies reach the console's control plane at the network's gateway, this machine.
+      const xds = controlPlane && {
+        host: network.gateway,
+        port: await controlPlane.listen(job.id, network.gateway),
+      };
+      const rendered = xds ? job.render(plan, { xds }) : statically;
+      await controlPlane?.serve(job.id, rendered);
+      await this.records.write(job.id, {
+        networkId: network.id,
+        subnet,
+        document: job.document,
+        ...(xds ? { controlPlane: xds } : {}),
+      });
       const ids = await this.createContainers(job.id, networkName, rendered, progress);
       const deaths = await this.watchDeaths(job.id);
       try {
@@ -144,6 +168,7 @@ export class DockerDriver implements Driver {
     }
     const volumes = (await this.docker.listVolumes({ filters })).Volumes ?? [];
     for (const v of volumes) await this.docker.getVolume(v.Name).remove({ force: true });
+    await this.records.remove(labId);
     return {
       labId,
       driver: 'docker',
@@ -246,6 +271,36 @@ export class DockerDriver implements Driver {
       }
     }
     return (await this.status(labId))!;
+  }
+
+  async deployment(labId: string): Promise<Deployment | undefined> {
+    const network = await this.labNetwork(labId);
+    const record = network && (await this.records.read(labId, network.Id));
+    if (!record) return undefined;
+    return {
+      document: record.document,
+      controlPlane: record.controlPlane,
+      plan: (job) => job.dockerPlan({ subnet: record.subnet, networkName: network!.Name }),
+    };
+  }
+
+  async recordEdit(labId: string, document: unknown): Promise<void> {
+    const network = await this.labNetwork(labId);
+    const record = network && (await this.records.read(labId, network.Id));
+    if (!record)
+      throw new RuntimeError(
+        'LAB_NOT_FOUND',
+        `lab '${labId}' is not up on Docker, or was brought up without a record of what it runs`,
+        `bring it up again: meshcraft up ${labId}`,
+      );
+    await this.records.write(labId, { ...record, document });
+  }
+
+  private async labNetwork(labId: string): Promise<Docker.NetworkInspectInfo | undefined> {
+    const networks = await this.docker.listNetworks({ filters: labFilter(labId) }).catch((err) => {
+      throw engineUnavailableOr(this.docker, err);
+    });
+    return networks[0];
   }
 
   async *logs(labId: string, target: string | undefined, options: LogsOptions): AsyncIterable<LogLine> {
@@ -361,19 +416,23 @@ export class DockerDriver implements Driver {
     }
   }
 
+  /** Creates the lab's network; resolves with its id and gateway (this machine's address on it). */
   private async createNetwork(
     labId: string,
     name: string,
     subnet: string | undefined,
     notes: string[],
-  ): Promise<void> {
+  ): Promise<{ id: string; gateway: string }> {
+    let network: Docker.Network;
     try {
-      await this.docker.createNetwork({
+      network = await this.docker.createNetwork({
         Name: name,
         Driver: 'bridge',
         CheckDuplicate: true,
         Labels: { [LABELS.lab]: labId, [LABELS.role]: 'network', [LABELS.notes]: JSON.stringify(notes) },
-        ...(subnet ? { IPAM: { Driver: 'default', Config: [{ Subnet: subnet }] } } : {}),
+        ...(subnet
+          ? { IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: gatewayOf(subnet) }] } }
+          : {}),
       });
     } catch (err) {
       const message = (err as Error).message;
@@ -387,6 +446,10 @@ export class DockerDriver implements Driver {
       }
       throw err;
     }
+    const info = await network.inspect();
+    const gateway = info.IPAM?.Config?.[0]?.Gateway;
+    if (!gateway) throw new Error(`Docker gave network ${name} no gateway address`);
+    return { id: info.Id, gateway };
   }
 
   /** Creates every container (owners first, since the others join their namespace) with its files in place. */

@@ -9,9 +9,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { mergeAsync } from '../async.js';
-import type { Driver, LabJob, NodeAction } from '../driver.js';
+import type { ControlPlaneHook, Deployment, Driver, LabJob, NodeAction } from '../driver.js';
 import { type ContainerLogs, RuntimeError } from '../errors.js';
-import type { ContainerView } from '../lab.js';
+import { gatewayOf } from '../gateway.js';
+import type { ContainerView, RenderedView } from '../lab.js';
 import { programNamed, programScript } from '../programs.js';
 import { httpReady, type Probe, tcpReady, waitReady } from '../readiness.js';
 import { selectMembers, startOrder, withNamespaceMates } from '../targets.js';
@@ -28,7 +29,7 @@ import { startAsReady } from '../waves.js';
 import { allocatePorts, chooseLoopbackBlock } from './allocate.js';
 import { lastLogLines, logFileLines } from './logfile.js';
 import { CONTAINER_ENV, killTree, LAB_ENV, labProcesses, processAlive, spawnProcess } from './processes.js';
-import { defaultStateDir, type LocalLab, type LocalProcess, StateStore } from './state.js';
+import { type LocalLab, type LocalProcess, StateStore, stateDirNamed } from './state.js';
 
 export interface LocalDriverOptions {
   /** Where labs' state, files and logs live; default $XDG_STATE_HOME/meshcraft/local-labs. */
@@ -42,6 +43,7 @@ const LOG_LINES_ON_FAILURE = 30;
 
 export class LocalDriver implements Driver {
   readonly kind = 'local' as const;
+  readonly livePublish = true;
   readonly store: StateStore;
   private readonly readyTimeoutMs: number;
   private readonly stopGraceMs: number;
@@ -49,14 +51,14 @@ export class LocalDriver implements Driver {
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(options: LocalDriverOptions = {}) {
-    this.store = new StateStore(options.stateDir ?? defaultStateDir());
+    this.store = new StateStore(options.stateDir ?? stateDirNamed('local-labs'));
     this.readyTimeoutMs = options.readyTimeoutMs ?? 30_000;
     this.stopGraceMs = options.stopGraceMs ?? 3000;
   }
 
   async available(): Promise<void> {}
 
-  up(job: LabJob, progress: OnProgress): Promise<LabStatus> {
+  up(job: LabJob, progress: OnProgress, controlPlane?: ControlPlaneHook): Promise<LabStatus> {
     return this.locked(job.id, async () => {
       if (await this.holds(job.id)) {
         throw new RuntimeError(
@@ -81,7 +83,11 @@ export class LocalDriver implements Driver {
           .join(', ')}`,
       });
       const plan = job.localPlan({ block, ports, fileRoot });
-      const rendered = job.render(plan);
+      const xds = controlPlane && {
+        host: gatewayOf(block),
+        port: await controlPlane.listen(job.id, gatewayOf(block)),
+      };
+      const rendered = job.render(plan, { xds });
       const processes = rendered.containers.map((c) =>
         this.processOf(job.id, c, plan.addresses[c.namespace]!),
       );
@@ -91,9 +97,12 @@ export class LocalDriver implements Driver {
         ports,
         notes,
         processes,
+        document: job.document,
+        ...(xds ? { controlPlane: xds } : {}),
       };
       await this.store.write(lab);
       try {
+        await controlPlane?.serve(job.id, rendered);
         progress({
           step: 'files',
           message: `writing ${Object.keys(rendered.files).length} files to ${fileRoot}`,
@@ -171,6 +180,30 @@ export class LocalDriver implements Driver {
         );
       }
       return this.statusOf(lab);
+    });
+  }
+
+  async deployment(labId: string): Promise<Deployment | undefined> {
+    const lab = await this.store.read(labId);
+    if (lab?.document === undefined) return undefined;
+    const fileRoot = this.store.filesDir(labId);
+    return {
+      document: lab.document,
+      controlPlane: lab.controlPlane,
+      plan: (job) => job.localPlan({ block: lab.network.subnet, ports: lab.ports, fileRoot }),
+    };
+  }
+
+  recordEdit(labId: string, document: unknown, rendered: RenderedView): Promise<void> {
+    return this.locked(labId, async () => {
+      const lab = await this.mustRead(labId);
+      lab.document = document;
+      // A listener added on a port the lab already maps is reached like the others: status lists it.
+      for (const p of lab.processes) {
+        const c = rendered.containers.find((x) => x.name === p.name);
+        if (c) p.publish = c.publish;
+      }
+      await this.store.write(lab);
     });
   }
 

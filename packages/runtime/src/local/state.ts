@@ -1,13 +1,13 @@
 /**
  * What the local driver keeps about a lab on disk, under `<stateDir>/<labId>/`: `lab.json` (the
- * processes, their commands, addresses and ports), `files/` (the rendered configs and hosts
+ * processes, their commands, addresses and ports, the lab document they run), `files/` (the rendered configs and hosts
  * files) and `logs/<container>.log`. `lab.json` is written before the first process starts and
  * after every change, so a console killed at any point can adopt the lab or remove it.
  */
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { ContainerRoleView, PublishView, ReadinessView } from '../lab.js';
+import type { ContainerRoleView, ControlPlaneAddress, PublishView, ReadinessView } from '../lab.js';
 
 export interface LocalProcess {
   name: string;
@@ -34,11 +34,16 @@ export interface LocalLab {
   ports: Record<number, number>;
   notes: string[];
   processes: LocalProcess[];
+  /** The lab document it runs (the one brought up, or the last edit applied since). */
+  document?: unknown;
+  /** Where its proxies reach the console's control plane, when the console serves them. */
+  controlPlane?: ControlPlaneAddress;
 }
 
-export function defaultStateDir(): string {
+/** `$XDG_STATE_HOME/meshcraft/<name>` (XDG_STATE_HOME defaulting to ~/.local/state). */
+export function stateDirNamed(name: 'local-labs' | 'docker-labs'): string {
   const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
-  return path.join(base, 'meshcraft', 'local-labs');
+  return path.join(base, 'meshcraft', name);
 }
 
 export class StateStore {

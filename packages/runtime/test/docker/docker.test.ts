@@ -25,6 +25,7 @@ import {
   libraryLab,
   port,
   runKilledConsole,
+  runtimeOptions,
   serverNames,
 } from '../helpers.js';
 
@@ -79,13 +80,14 @@ beforeAll(async () => {
   // CI starts an engine; without one these tests must fail, saying how to start it.
   await pingEngine(docker);
   stateDir = await mkdtemp(path.join(os.tmpdir(), 'meshcraft-docker-test-'));
-  runtime = new Runtime({ local: { stateDir } });
+  runtime = new Runtime(runtimeOptions(stateDir));
   await removeTestResources();
 });
 
 afterAll(async () => {
   await removeTestResources();
   await rm(stateDir, { recursive: true, force: true });
+  await rm(runtimeOptions(stateDir).docker.stateDir, { recursive: true, force: true });
 });
 
 describe('the runtime image', () => {
@@ -323,7 +325,7 @@ describe('faults', () => {
 
   it('a container that exits during up: up fails with its log lines and rolls back', async () => {
     const name = `${PREFIX}crash`;
-    const crashy = new Runtime({ local: { stateDir }, prepare: changedJob(crashing('webserver02')) });
+    const crashy = new Runtime({ ...runtimeOptions(stateDir), prepare: changedJob(crashing('webserver02')) });
     const error = await crashy.up(libraryLab(LAB, name), { driver: 'docker' }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'EXITED' });
     expect((error as RuntimeError).message).toMatch(
@@ -335,10 +337,10 @@ describe('faults', () => {
     expect(await leftovers(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });
   });
 
-  it('a console killed while the lab runs: a new one adopts the lab from its labels, and down cleans it', async () => {
+  it('a console killed while the lab runs: a new one adopts the lab from its labels and its record, and down cleans it', async () => {
     const name = `${PREFIX}adopt`;
     await runKilledConsole({ lab: LAB, name, driver: 'docker', stateDir, killWhen: /^UP$/ });
-    const adopted = new Runtime({ local: { stateDir } });
+    const adopted = new Runtime(runtimeOptions(stateDir));
     expect(await adopted.list()).toContainEqual({
       labId: name,
       driver: 'docker',
@@ -349,8 +351,21 @@ describe('faults', () => {
     expect(new Set(await serverNames(port(status, 'envoy', 'listener_0'), 4))).toEqual(
       new Set(['red', 'blue']),
     );
+    // What it runs, for an edit: the lab it was brought up with, on the network it has.
+    const deployment = (await adopted.deployment(name))!;
+    expect(deployment.lab).toEqual(libraryLab(LAB, name));
+    const v2 = structuredClone(deployment.lab);
+    (v2.spec.nodes.find((n) => n.id === 'webserver02') as { app: { version?: string } }).app.version = 'v2.0';
+    expect((await adopted.planEdit(name, v2)).restart).toEqual([
+      {
+        container: 'webserver02',
+        message: 'webserver02 gets another environment (VERSION=v2.0), which a process reads when it starts',
+      },
+    ]);
+    expect((await adopted.planEdit(name, deployment.lab)).restart).toEqual([]);
     await adopted.down(name);
     await expectGone(status);
+    expect(await adopted.deployment(name)).toBeUndefined();
   });
 
   it('a console killed in the middle of up: down still removes everything it created', async () => {
@@ -362,7 +377,7 @@ describe('faults', () => {
       stateDir,
       killWhen: /"starting webserver01"/,
     });
-    const fresh = new Runtime({ local: { stateDir } });
+    const fresh = new Runtime(runtimeOptions(stateDir));
     expect((await fresh.list()).map((l) => l.labId)).toContain(name);
     await fresh.down(name);
     expect(await leftovers(name)).toEqual({ containers: 0, networks: 0, volumes: 0 });

@@ -146,6 +146,60 @@ describe('the health-check lab on the local driver', () => {
   });
 });
 
+describe('what a running lab runs', () => {
+  it("is recorded at up; an edit is compared with it on the running lab's plan and committed", async () => {
+    const original = lab('mctest-local-edit');
+    await runtime.up(original, { driver: 'local' });
+    const deployment = (await runtime.deployment('mctest-local-edit'))!;
+    expect(deployment.lab).toEqual(original);
+    expect(deployment.controlPlane).toBeUndefined();
+    expect(deployment.rendered.containers.map((c) => c.name)).toHaveLength(5);
+
+    expect((await runtime.planEdit('mctest-local-edit', original)).restart).toEqual([]);
+    // Brought up without the console's control plane, a proxy's config is its bootstrap file.
+    const random = structuredClone(original);
+    (random.spec.nodes.find((n) => n.id === 'web_cluster_01') as { lbPolicy?: string }).lbPolicy = 'RANDOM';
+    expect((await runtime.planEdit('mctest-local-edit', random)).restart).toEqual([
+      {
+        container: 'envoy',
+        message: 'file envoy/envoy.yaml changes; files are written when the lab comes up',
+      },
+    ]);
+    // A port the lab did not map when it came up has no host port.
+    const listener = structuredClone(original);
+    (listener.spec.nodes.find((n) => n.id === 'envoy') as { listeners: unknown[] }).listeners.push({
+      name: 'listener_1',
+      port: 8081,
+      virtualHosts: [
+        {
+          name: 's',
+          domains: ['*'],
+          routes: [{ id: 's', match: { prefix: '/' }, directResponse: { status: 200 } }],
+        },
+      ],
+    });
+    const unmapped = await runtime.planEdit('mctest-local-edit', listener);
+    expect(unmapped.next).toBeUndefined();
+    expect(unmapped.restart).toEqual([
+      {
+        message:
+          "the edited lab does not fit the running lab's addresses and ports: no host port was allocated for lab port 8081",
+      },
+    ]);
+    await expect(unmapped.commit()).rejects.toThrow(/cannot take this edit while it runs/);
+
+    const retitled = { ...original, metadata: { ...original.metadata, title: 'Edited while running' } };
+    const plan = await runtime.planEdit('mctest-local-edit', retitled);
+    expect(plan.restart).toEqual([]);
+    await plan.commit();
+    expect((await runtime.deployment('mctest-local-edit'))!.lab.metadata.title).toBe('Edited while running');
+
+    await runtime.down('mctest-local-edit');
+    expect(await runtime.deployment('mctest-local-edit')).toBeUndefined();
+    await expect(runtime.planEdit('mctest-local-edit', original)).rejects.toThrow(/is not up/);
+  });
+});
+
 describe('leaks', () => {
   it('20 up/down cycles leave no process, port or file behind', async () => {
     for (let i = 0; i < 20; i++) {
