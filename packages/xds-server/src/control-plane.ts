@@ -36,6 +36,15 @@ export interface SetSnapshotOptions {
   validate?: boolean;
 }
 
+/**
+ * Validates resources as `setSnapshot` does (throwing the same ConfigError) and returns the version
+ * `setSnapshot` would give them, pushing nothing: to check every proxy's part of a change before
+ * any proxy gets its own, and to tell which proxies it changes.
+ */
+export function checkResources(resources: Resources): string {
+  return Snapshot.build(resources).version;
+}
+
 export interface ControlPlaneEvents {
   /** A node accepted a version of a type. */
   ack: [AckEvent];

@@ -8,6 +8,7 @@ export {
   ControlPlane,
   type ControlPlaneEvents,
   type ControlPlaneOptions,
+  checkResources,
   RejectedError,
   type SetSnapshotOptions,
 } from './control-plane.js';
