@@ -128,7 +128,13 @@ describe('drawing a lab', () => {
     await page.keyboard.press('l');
     await expect.poll(positions).not.toBe(before);
     // Columns in traffic order: the proxy left of the cluster, the cluster left of both services.
-    const x = async (id: string) => (await page.locator(`[data-id="${id}"]`).boundingBox())!.x;
+    // Flow coordinates (the node's own translate), not the screen: the view is still zooming to fit.
+    const x = async (id: string) =>
+      Number(
+        /translate\(([-\d.]+)px/.exec(
+          (await page.locator(`[data-id="${id}"]`).getAttribute('style')) ?? '',
+        )?.[1],
+      );
     expect(await x('front-proxy')).toBeLessThan(await x('cluster'));
     expect(await x('cluster')).toBeLessThan(await x('service'));
     expect(await x('service')).toBe(await x('service-2'));
