@@ -45,6 +45,8 @@ interface HcmStats {
   downstream_cx_active: Gauge;
   downstream_cx_http1_total: Counter;
   downstream_cx_http1_active: Gauge;
+  downstream_cx_ssl_total: Counter;
+  downstream_cx_ssl_active: Gauge;
   downstream_cx_http2_total: Counter;
   downstream_cx_http2_active: Gauge;
   downstream_cx_destroy: Counter;
@@ -82,6 +84,8 @@ function createHcmStats(scope: Scope): HcmStats {
     downstream_cx_active: scope.gauge('downstream_cx_active'),
     downstream_cx_http1_total: c('downstream_cx_http1_total'),
     downstream_cx_http1_active: scope.gauge('downstream_cx_http1_active'),
+    downstream_cx_ssl_total: c('downstream_cx_ssl_total'),
+    downstream_cx_ssl_active: scope.gauge('downstream_cx_ssl_active'),
     downstream_cx_http2_total: c('downstream_cx_http2_total'),
     downstream_cx_http2_active: scope.gauge('downstream_cx_http2_active'),
     downstream_cx_destroy: c('downstream_cx_destroy'),
@@ -302,6 +306,10 @@ export class Http1ServerConnection implements StreamConnection, ResponseEncoder 
     s.downstream_cx_active.inc();
     s.downstream_cx_http1_total.inc();
     s.downstream_cx_http1_active.inc();
+    if (secure) {
+      s.downstream_cx_ssl_total.inc();
+      s.downstream_cx_ssl_active.inc();
+    }
     this.info = {
       id: nextConnectionId(),
       remoteAddress: unmap(socket.remoteAddress ?? ''),
@@ -544,6 +552,7 @@ export class Http1ServerConnection implements StreamConnection, ResponseEncoder 
     const s = this.config.stats;
     s.downstream_cx_active.dec();
     s.downstream_cx_http1_active.dec();
+    if (this.info.secure) s.downstream_cx_ssl_active.dec();
     s.downstream_cx_destroy.inc();
     const by = this.closedBy ?? 'remote';
     (by === 'local' ? s.downstream_cx_destroy_local : s.downstream_cx_destroy_remote).inc();

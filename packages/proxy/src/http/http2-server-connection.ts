@@ -137,6 +137,10 @@ export class Http2ServerConnection implements StreamConnection, ServerConnection
     s.downstream_cx_active.inc();
     s.downstream_cx_http2_total.inc();
     s.downstream_cx_http2_active.inc();
+    if (o.secure) {
+      s.downstream_cx_ssl_total.inc();
+      s.downstream_cx_ssl_active.inc();
+    }
     this.info = {
       id: nextConnectionId(),
       remoteAddress: unmap(socket.remoteAddress ?? ''),
@@ -254,6 +258,7 @@ export class Http2ServerConnection implements StreamConnection, ServerConnection
     s.downstream_cx_tx_bytes_total.inc(this.socket.bytesWritten);
     s.downstream_cx_active.dec();
     s.downstream_cx_http2_active.dec();
+    if (this.info.secure) s.downstream_cx_ssl_active.dec();
     s.downstream_cx_destroy.inc();
     (this.closedBy === 'local' ? s.downstream_cx_destroy_local : s.downstream_cx_destroy_remote).inc();
     if (this.streams.size > 0) {

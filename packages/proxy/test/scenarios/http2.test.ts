@@ -369,6 +369,8 @@ describe('gRPC through the proxy', () => {
     expect(s.get('cluster.echo_tls.ssl.handshake')).toBe('1');
     expect(s.get('http.grpc_h2c.downstream_cx_http2_total')).toBe('1');
     expect(s.get('http.grpc_tls.downstream_rq_http2_total')).toBe('3');
+    expect(s.get('http.grpc_tls.downstream_cx_ssl_total')).toBe('1');
+    expect(s.get('http.grpc_h2c.downstream_cx_ssl_total')).toBe('0');
     expect(s.get(`listener.${ip}_${map.port(443)}.ssl.handshake`)).toBe('1');
   });
 });

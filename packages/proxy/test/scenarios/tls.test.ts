@@ -156,6 +156,11 @@ describe('lab 11 tls-static', () => {
     expect(f.get('cluster.service-gray.ssl.handshake')).toBe('1');
     expect(f.get('cluster.service-purple.ssl.handshake')).toBe('1');
     expect(f.has('cluster.mycluster.ssl.handshake')).toBe(false);
+    expect(
+      (await stats(front.admin, 'ingress_https\\.downstream_cx_ssl_total')).get(
+        'http.ingress_https.downstream_cx_ssl_total',
+      ),
+    ).toBe(f.get(`${front443}.ssl.handshake`));
     const grayListener = `listener.${map.ip('172.31.90.15')}_${map.port(443)}`;
     const g = await stats(gray.admin, 'ssl');
     // One keep-alive connection from front-envoy, which presents no certificate to gray.
