@@ -149,7 +149,8 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
 
   /**
    * Resolves when node `nodeId` has accepted `version` of every type URL in `typeUrls` (default:
-   * the types it has been sent that version of so far); rejects with a RejectedError carrying the
+   * the types it has been sent that version of so far) — the last response of each carried that
+   * version and was ACKed; rejects with a RejectedError carrying the
    * node's error_detail if it rejects it, or with an Error on timeout.
    */
   waitForAck(
@@ -161,7 +162,11 @@ export class ControlPlane extends EventEmitter<ControlPlaneEvents> {
       const pending = (): string[] | undefined => {
         const types = this.discovery.nodeStatus(nodeId)?.types ?? {};
         const wanted = typeUrls ?? Object.keys(types).filter((t) => types[t]?.sent?.version === version);
-        return wanted.length === 0 ? undefined : wanted.filter((t) => types[t]?.acked?.version !== version);
+        // Accepted means the last response of the type carried this version and was ACKed: an
+        // earlier ACK of the same version says nothing while another version is still on its way.
+        const accepted = (t: string) =>
+          types[t]?.sent?.version === version && types[t]?.acked?.version === version;
+        return wanted.length === 0 ? undefined : wanted.filter((t) => !accepted(t));
       };
       const done = (err?: Error) => {
         clearTimeout(timer);

@@ -3,7 +3,8 @@
  * `ControlPlane.start()`, give each node its resources with `setSnapshot()`; `serveCourseFile()`
  * feeds it from the course's control-plane YAML instead.
  */
-export type { ConfigSource } from '@meshcraft/proxy';
+/** What `setSnapshot` and `checkResources` throw for a resource Envoy would refuse, naming the field. */
+export { ConfigError, type ConfigSource } from '@meshcraft/proxy';
 export {
   ControlPlane,
   type ControlPlaneEvents,
