@@ -30,7 +30,8 @@ export function summarise(events: readonly LifecycleEvent[]) {
         action: p.action,
         message: p.message,
       });
-    else if (p.step === 'ready')
+    // A readiness event naming no container is the wait as a whole ("waiting for a, b to be ready").
+    else if (p.step === 'ready' && p.container)
       containers.set(p.container, {
         ...containers.get(p.container),
         name: p.container,
@@ -45,6 +46,12 @@ export function summarise(events: readonly LifecycleEvent[]) {
     }
   }
   return { driver, steps, containers: [...containers.values()], done };
+}
+
+/** A container is done when ready or when the whole operation finished; failed when it failed before being ready. */
+export function rowState(c: { ready?: boolean }, finished: boolean, failed: boolean): 'ok' | 'busy' | 'bad' {
+  if (c.ready === true || (finished && !failed)) return 'ok';
+  return failed ? 'bad' : 'busy';
 }
 
 function Icon({ state }: { state: 'ok' | 'busy' | 'bad' }) {
@@ -110,15 +117,7 @@ export function RunProgress({
               {s.containers.map((c) => (
                 <tr key={c.name} className="border-t border-slate-100" data-testid={`container-${c.name}`}>
                   <td className="py-0.5 pr-2">
-                    <Icon
-                      state={
-                        c.ready === true || (c.action === 'remove' && finished)
-                          ? 'ok'
-                          : c.ready === false || failure
-                            ? 'bad'
-                            : 'busy'
-                      }
-                    />
+                    <Icon state={rowState(c, finished, failure !== undefined)} />
                   </td>
                   <td className="py-0.5 pr-2 font-mono text-slate-700">{c.name}</td>
                   <td className="py-0.5 text-slate-500">{c.ready === true ? 'ready' : (c.action ?? '')}</td>
