@@ -20,7 +20,7 @@ export default defineConfig({
       {
         test: {
           name: 'local',
-          include: ['test/local.test.ts', 'test/cli.test.ts'],
+          include: ['test/local.test.ts', 'test/live-local.test.ts', 'test/cli.test.ts'],
           globalSetup: ['test/build-once.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
@@ -29,7 +29,7 @@ export default defineConfig({
       {
         test: {
           name: 'docker',
-          include: ['test/docker.test.ts'],
+          include: ['test/docker.test.ts', 'test/live-docker.test.ts'],
           globalSetup: ['test/build-once.ts'],
           testTimeout: 600_000,
           hookTimeout: 300_000,

@@ -4,13 +4,20 @@
  * generators. It holds no lab state of its own beyond what is in flight: what runs is always
  * read from the runtime, so a restarted console picks up where the last one left.
  */
-import { type DriverChoice, type LabStatus, Runtime, type RuntimeOptions } from '@meshcraft/runtime';
+import {
+  type DriverChoice,
+  type LabStatus,
+  Runtime,
+  RuntimeError,
+  type RuntimeOptions,
+} from '@meshcraft/runtime';
 import type { Lab } from '@meshcraft/topology';
 import { ConsoleError } from './errors.js';
 import { Operations } from './lifecycle/operations.js';
+import { LiveConfig, type LiveEdit } from './live/config.js';
 import { LoadGenerators } from './loadgen/registry.js';
 import { Collector } from './stats/collector.js';
-import { Workspace } from './workspace/store.js';
+import { type SaveResult, Workspace } from './workspace/store.js';
 
 export interface ConsoleOptions {
   workspaceDir: string;
@@ -19,6 +26,18 @@ export interface ConsoleOptions {
   /** The driver `up` uses when the caller names none (default `auto`). */
   driver?: DriverChoice;
   runtime?: RuntimeOptions;
+  /**
+   * Bring labs up with their proxies served by the console's control plane, so that saving a
+   * running lab changes it while it runs. Only for a console that keeps running (`serve`): the
+   * proxies keep what they have when it stops, but a one-shot command's control plane is gone
+   * the moment its process ends.
+   */
+  liveEdits?: boolean;
+}
+
+export interface SaveOutcome extends SaveResult {
+  /** When the lab is up: what became of the saved version in the running lab. */
+  live: LiveEdit | null;
 }
 
 export class ConsoleApp {
@@ -27,27 +46,45 @@ export class ConsoleApp {
   readonly operations: Operations;
   readonly collector: Collector;
   readonly loadgens = new LoadGenerators();
+  readonly live: LiveConfig;
   readonly defaultDriver: DriverChoice;
+  private readonly liveEdits: boolean;
 
   constructor(options: ConsoleOptions) {
     this.workspace = new Workspace(options.workspaceDir, options.libraryDir);
     this.runtime = new Runtime(options.runtime);
     this.collector = new Collector(this.runtime);
     this.operations = new Operations((labId) => this.collector.invalidate(labId));
+    this.live = new LiveConfig(this.runtime, (labId) => this.operations.running(labId)?.kind);
+    this.liveEdits = options.liveEdits ?? false;
     this.defaultDriver = options.driver ?? 'auto';
   }
 
   async up(lab: Lab, driver: DriverChoice = this.defaultDriver): Promise<LabStatus> {
-    const status = await this.operations.run(lab.metadata.name, 'up', undefined, (onProgress) =>
-      this.runtime.up(lab, { driver, onProgress }),
-    );
+    const labId = lab.metadata.name;
+    const controlPlane = this.liveEdits ? this.live.hook() : undefined;
+    const status = await this.operations
+      .run(labId, 'up', undefined, (onProgress) => this.runtime.up(lab, { driver, onProgress, controlPlane }))
+      .catch((err: unknown) => {
+        // LAB_RUNNING: what runs is another up's, and stays served.
+        if (!(err instanceof RuntimeError && err.code === 'LAB_RUNNING')) this.live.release(labId);
+        throw err;
+      });
     return status!;
+  }
+
+  /** Saves a lab to the workspace and, when it is up, applies it to the running lab (see LiveConfig). */
+  async save(value: unknown, options: { baseRevision?: string; overwrite?: boolean }): Promise<SaveOutcome> {
+    const saved = await this.workspace.save(value, options);
+    const lab = await this.workspace.lab({ name: saved.name, source: 'workspace' });
+    return { ...saved, live: await this.live.apply(saved.name, lab) };
   }
 
   async down(labId: string): Promise<void> {
     await this.loadgens.stopLab(labId);
     await this.operations.run(labId, 'down', undefined, async (onProgress) => {
       await this.runtime.down(labId, { onProgress });
+      this.live.release(labId);
       return null;
     });
   }
@@ -89,5 +126,6 @@ export class ConsoleApp {
   async close(): Promise<void> {
     this.collector.close();
     await this.loadgens.close();
+    await this.live.close();
   }
 }

@@ -27,12 +27,21 @@ export interface ServerProcess {
   /** Labs to bring down at the end. */
   labs: Set<string>;
   stderr(): string;
+  /** Ends the server process, leaving its labs running, and starts another on the same workspace and state. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(args: string[] = []): Promise<ServerProcess> {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'meshcraft-server-test-'));
-  const stateDir = path.join(home, 'state');
+interface Spawned {
+  child: ChildProcess;
+  port: number;
+  base: string;
+  client: TRPCClient<AppRouter>;
+  wsClient: ReturnType<typeof createWSClient>;
+  stderr(): string;
+}
+
+async function spawnServer(home: string, stateDir: string, args: string[]): Promise<Spawned> {
   const child = spawn(
     process.execPath,
     [
@@ -77,30 +86,52 @@ export async function startServerProcess(args: string[] = []): Promise<ServerPro
       }),
     ],
   });
+  return { child, port, base, client, wsClient, stderr: () => err };
+}
+
+export async function startServerProcess(args: string[] = []): Promise<ServerProcess> {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'meshcraft-server-test-'));
+  const stateDir = path.join(home, 'state');
+  let current = await spawnServer(home, stateDir, args);
   const labs = new Set<string>();
-  return {
-    port,
-    base,
+  const server: ServerProcess = {
+    port: current.port,
+    base: current.base,
     home,
     stateDir,
-    child,
-    client,
+    child: current.child,
+    client: current.client,
     labs,
-    stderr: () => err,
+    stderr: () => current.stderr(),
+    async restart() {
+      await current.wsClient.close();
+      await ended(current.child);
+      current = await spawnServer(home, stateDir, args);
+      Object.assign(server, {
+        port: current.port,
+        base: current.base,
+        child: current.child,
+        client: current.client,
+      });
+    },
     async stop() {
       for (const labId of labs) {
-        await client.lifecycle.down.mutate({ labId }).catch(() => {});
+        await current.client.lifecycle.down.mutate({ labId }).catch(() => {});
       }
-      await wsClient.close();
-      await ended(child);
+      await current.wsClient.close();
+      await ended(current.child);
       // Whatever the server could not remove (it died, or down failed) goes through a runtime of our own.
-      const runtime = new Runtime({ local: { stateDir: path.join(stateDir, 'meshcraft', 'local-labs') } });
+      const runtime = new Runtime({
+        local: { stateDir: path.join(stateDir, 'meshcraft', 'local-labs') },
+        docker: { stateDir: path.join(stateDir, 'meshcraft', 'docker-labs') },
+      });
       for (const labId of labs) {
         if (await runtime.status(labId)) await runtime.down(labId).catch(() => {});
       }
       rmSync(home, { recursive: true, force: true });
     },
   };
+  return server;
 }
 
 function ended(child: ChildProcess): Promise<void> {

@@ -48,8 +48,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       'pass --token <secret> (and give the secret only to those who may use it), or bind 127.0.0.1',
     );
   }
-  const app = new ConsoleApp(options);
+  const app = new ConsoleApp({ ...options, liveEdits: true });
   await app.workspace.ensure();
+  // Labs a previous console brought up get their control plane back; edits wait for it.
+  app.live
+    .restore()
+    .catch((err: unknown) => log(`could not serve running labs again: ${(err as Error).message}`));
   const files = new StaticFiles(options.webDir ?? DEFAULT_WEB_DIR);
   const trpc = createHTTPHandler({
     router: appRouter,

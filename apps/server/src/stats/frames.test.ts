@@ -1,3 +1,4 @@
+import { CONSOLE_XDS_CLUSTER } from '@meshcraft/topology';
 import { describe, expect, it } from 'vitest';
 import type { ClusterStatus, HostStatus } from './envoy.js';
 import { type ProxySample, proxyStats } from './frames.js';
@@ -86,5 +87,16 @@ describe('proxyStats', () => {
     const [failed, stranger] = proxyStats(who, now, undefined, ownerOf).clusters[0]!.endpoints;
     expect(failed).toMatchObject({ healthy: false, flags: ['failed_active_hc'], node: 'app' });
     expect(stranger!.node).toBeUndefined();
+  });
+
+  it("leaves out the console's own cluster, through which a served proxy reaches its control plane", () => {
+    const now = sample(1000, [host('10.0.0.1', 3)], {});
+    now.clusters.push({
+      name: CONSOLE_XDS_CLUSTER,
+      statName: CONSOLE_XDS_CLUSTER,
+      addedViaApi: false,
+      hosts: [host('10.0.0.9', 1)],
+    });
+    expect(proxyStats(who, now, undefined, ownerOf).clusters.map((c) => c.name)).toEqual(['web']);
   });
 });

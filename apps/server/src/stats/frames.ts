@@ -5,6 +5,7 @@
  * time between the two readings; a counter that went down means the proxy restarted, and then
  * its current value is the delta.
  */
+import { CONSOLE_XDS_CLUSTER } from '@meshcraft/topology';
 import { type ClusterStatus, type HealthFlag, healthFlags, hostHealthy, type StatValues } from './envoy.js';
 
 /** One reading of one proxy's admin. */
@@ -124,7 +125,10 @@ export function proxyStats(
   ownerOf: OwnerOf,
 ): ProxyStats {
   const seconds = before ? (now.at - before.at) / 1000 : 0;
-  const clusters = now.clusters.map((c) => clusterStats(c, now, before, seconds, ownerOf));
+  // The console's own cluster (how a served proxy reaches its control plane) is plumbing, not the lab.
+  const clusters = now.clusters
+    .filter((c) => c.name !== CONSOLE_XDS_CLUSTER)
+    .map((c) => clusterStats(c, now, before, seconds, ownerOf));
   return { ...proxy, reachable: true, clusters, listeners: listenerStats(now, before, seconds) };
 }
 

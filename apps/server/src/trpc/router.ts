@@ -32,7 +32,10 @@ const labs = router({
   list: procedure.query(({ ctx }) => ctx.app.workspace.list()),
   /** One lab: its document when valid, its text and issues always. */
   get: procedure.input(labRef).query(({ ctx, input }) => ctx.app.workspace.get(input)),
-  /** Validates and saves to the workspace (atomically); refuses an invalid lab, listing its issues. */
+  /**
+   * Validates and saves to the workspace (atomically); refuses an invalid lab, listing its issues.
+   * When the lab is up, the saved version is applied to it while it runs (`live`: see LiveEdit).
+   */
   save: procedure
     .input(
       z.object({
@@ -42,7 +45,7 @@ const labs = router({
       }),
     )
     .mutation(({ ctx, input }) =>
-      ctx.app.workspace.save(input.lab, { baseRevision: input.baseRevision, overwrite: input.overwrite }),
+      ctx.app.save(input.lab, { baseRevision: input.baseRevision, overwrite: input.overwrite }),
     ),
   rename: procedure.input(z.object({ from: labName, to: labName })).mutation(async ({ ctx, input }) => {
     await ctx.app.mustBeDown(input.from, 'rename');
@@ -103,6 +106,14 @@ const lifecycle = router({
     .input(labId)
     .subscription(({ ctx, input, signal }) =>
       ctx.app.operations.watch(input.labId, signal ?? new AbortController().signal),
+    ),
+  /** How the console serves the lab's proxies: live or not (and why), and per proxy its stream, version and last NACK. */
+  config: procedure.input(labId).query(({ ctx, input }) => ctx.app.live.status(input.labId)),
+  /** The lab's config status, then live: edits applied by saves, and each proxy's ACKs, NACKs, connects and disconnects. */
+  configEvents: procedure
+    .input(labId)
+    .subscription(({ ctx, input, signal }) =>
+      ctx.app.live.watch(input.labId, signal ?? new AbortController().signal),
     ),
   /** A node's (or every node's) log lines, the last `tail` first, then as they are written; in batches. */
   logs: procedure
