@@ -120,6 +120,8 @@ export function useRun(labId: string | undefined, store: LabStore, live: LiveOve
     failure,
     dismissFailure: () => setFailure(undefined),
     busy: up.isPending || down.isPending || operation !== null,
+    /** Up is under way: containers may exist, but the lab is not ready to use until it finishes. */
+    starting: up.isPending || operation?.kind === 'up',
     /** Brings up the saved lab `name` (default: the open one; a first save has just created it). */
     up: (driver: Driver, name = labId) => name && up.mutate({ name, source: 'workspace', driver }),
     down: () => labId && down.mutate({ labId }),

@@ -134,7 +134,7 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
 
   const labId = open && !open.isNew && open.source === 'workspace' ? open.name : undefined;
   const run = useRun(labId, store, live, frames);
-  const running = run.status !== null;
+  const running = run.status !== null && !run.starting;
   useEffect(() => {
     if (run.busy || run.failure) setShowProgress(true);
   }, [run.busy, run.failure]);
@@ -414,7 +414,7 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
               className="rounded border border-slate-300 px-1 py-0.5 text-xs"
               value={driver}
               onChange={(e) => setDriver(e.target.value as Driver)}
-              disabled={running}
+              disabled={running || run.busy}
               data-testid="driver-select"
             >
               <option value="local">local processes</option>
