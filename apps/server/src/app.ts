@@ -63,13 +63,13 @@ export class ConsoleApp {
   async up(lab: Lab, driver: DriverChoice = this.defaultDriver): Promise<LabStatus> {
     const labId = lab.metadata.name;
     const controlPlane = this.liveEdits ? this.live.hook() : undefined;
-    const status = await this.operations
-      .run(labId, 'up', undefined, (onProgress) => this.runtime.up(lab, { driver, onProgress, controlPlane }))
-      .catch((err: unknown) => {
-        // LAB_RUNNING: what runs is another up's, and stays served.
+    const status = await this.operations.run(labId, 'up', undefined, (onProgress) =>
+      this.runtime.up(lab, { driver, onProgress, controlPlane }).catch((err: unknown) => {
+        // LAB_RUNNING: what runs came up before, and stays served.
         if (!(err instanceof RuntimeError && err.code === 'LAB_RUNNING')) this.live.release(labId);
         throw err;
-      });
+      }),
+    );
     return status!;
   }
 

@@ -96,6 +96,16 @@ describe('live edits on the local driver', () => {
     });
     expect(await get(sidecar, '/hello')).toEqual({ status: 200, body: 'hello from the sidecar' });
 
+    // A listener moved to another port the lab maps: the proxy would have to let go of its socket.
+    const moved = edited(hello, (l) => {
+      node(l, 'envoy').listeners[0].port = 8080;
+    });
+    const refused = (await server.client.labs.save.mutate({ lab: moved })).live!;
+    expect(refused).toMatchObject({ result: 'needsUp', reasons: [{ container: 'envoy' }] });
+    expect((refused as Extract<LiveEdit, { result: 'needsUp' }>).reasons[0]!.message).toMatch(
+      /^listener 'listener_0' moves from 127\.31\.18\.2:\d+ to 127\.31\.18\.2:\d+ on envoy; a running proxy does not move a listener to another address \(Envoy refuses that too\)$/,
+    );
+
     // A stopped proxy gets its part when it starts again.
     await server.client.lifecycle.nodeAction.mutate({ labId: name, target: 'webserver02', action: 'stop' });
     const bye = edited(hello, (l) => {

@@ -196,10 +196,11 @@ export class LiveConfig {
       this.labs.set(labId, lab);
       try {
         await this.cp.listen(address.host, address.port);
-        this.serve(lab, deployment.rendered);
       } catch (err) {
         lab.problem = `the console could not listen again at ${address.host}:${address.port}, where the proxies of '${labId}' reach it (${(err as Error).message}); they keep the configuration they have, and the lab must be brought up again to change it while it runs`;
+        continue;
       }
+      this.serve(lab, deployment.rendered);
     }
   }
 
