@@ -10,7 +10,14 @@
  * the handshakes in the warm-up. The negotiated protocol and cipher are recorded to show the
  * three are compared on equal terms.
  *
- *   pnpm --filter @meshcraft/bench build && node bench/dist/proxy/run.js [--seconds 10] [--connections 50] [--no-tls]
+ * `--concurrency N` runs every contender with N workers: meshcraft-proxy `--concurrency N`, nginx
+ * `worker_processes N`, haproxy `nbthread N` (node http-proxy has no workers and sits it out).
+ *
+ * `--passes K` runs each round K times, the contenders taking turns within every pass, and keeps
+ * each contender's median: on a machine others are using too, their load then falls on all the
+ * contenders alike instead of on whichever was measuring at the time.
+ *
+ *   pnpm --filter @meshcraft/bench build && node bench/dist/proxy/run.js [--seconds 10] [--connections 50] [--concurrency 1] [--passes 1] [--no-tls]
  */
 
 import type { ChildProcess } from 'node:child_process';
@@ -44,9 +51,16 @@ function arg(name: string, fallback: number): number {
 const SECONDS = arg('seconds', 10);
 const CONNECTIONS = arg('connections', 50);
 const TLS_ROUND = !process.argv.includes('--no-tls');
-/** wrk and the upstream share one core; the proxy under test has the other to itself. */
-const TOOLS_CPU = 0;
-const CONTENDER_CPU = os.cpus().length > 1 ? 1 : 0;
+const CONCURRENCY = arg('concurrency', 1);
+const PASSES = arg('passes', 1);
+/**
+ * With one worker each, wrk and the upstream share one core and the proxy under test has the
+ * other to itself. With more workers nothing is pinned: a contender's workers, wrk and the upstream
+ * share every core, as on a machine where the proxy gets all the cores — the same for each contender.
+ */
+const PINNED = CONCURRENCY === 1;
+const TOOLS_CPU = PINNED ? 0 : undefined;
+const CONTENDER_CPU = PINNED ? (os.cpus().length > 1 ? 1 : 0) : undefined;
 const BODY = 'iKubernetes demoapp v1.0 !! ClientIP: 127.0.0.1, ServerName: bench, ServerIP: 127.0.0.1!\n';
 
 /** The certificate the TLS round's contenders all serve. */
@@ -79,7 +93,8 @@ function nginxConf(
     ? ` ssl; ssl_certificate ${certificate.cert}; ssl_certificate_key ${certificate.key}; ssl_protocols TLSv1.2 TLSv1.3;`
     : ';';
   // The pid file must be our own: nginx deletes it on exit (pointing it at /dev/null deletes that).
-  return `worker_processes 1;
+  // The proxying nginx has as many workers as the other contenders; the upstream has one.
+  return `worker_processes ${upstreamPort ? CONCURRENCY : 1};
 daemon off;
 pid ${path.join(dir, `nginx-${listen}.pid`)};
 error_log stderr error;
@@ -155,7 +170,15 @@ static_resources:
 `;
         return start(
           process.execPath,
-          [PROXY_BIN, '-c', write(d, 'meshcraft.yaml', config), '--log-level', 'warning'],
+          [
+            PROXY_BIN,
+            '-c',
+            write(d, 'meshcraft.yaml', config),
+            '--log-level',
+            'warning',
+            '--concurrency',
+            String(CONCURRENCY),
+          ],
           { cpu: CONTENDER_CPU },
         );
       },
@@ -178,7 +201,7 @@ static_resources:
       tls: true,
       start(up, d, certificate) {
         const cfg = `global
-  nbthread 1
+  nbthread ${CONCURRENCY}
   maxconn 4096
 defaults
   mode http
@@ -210,12 +233,16 @@ backend be
   let plain: RoundResult[];
   let secure: RoundResult[] = [];
   try {
-    process.stdout.write('plain HTTP\n');
-    plain = await round(contenders, upstreamPort, dir);
+    process.stdout.write(`plain HTTP, ${CONCURRENCY} worker(s) each\n`);
+    plain = await passes(
+      contenders.filter((c) => CONCURRENCY === 1 || c.name !== 'node http-proxy'),
+      upstreamPort,
+      dir,
+    );
     if (TLS_ROUND) {
       const certificate = await serverCertificate(dir);
       process.stdout.write('\nTLS termination (HTTPS in, HTTP to the upstream)\n');
-      secure = await round(
+      secure = await passes(
         contenders.filter((c) => c.tls),
         upstreamPort,
         dir,
@@ -233,12 +260,19 @@ backend be
     const parts = peers.map((n) =>
       n === 'node http-proxy' ? `${ratio(n).toFixed(2)}x ${n}` : `${(ratio(n) * 100).toFixed(0)}% of ${n}`,
     );
+    const placement = PINNED
+      ? '1 worker each, pinned to its own core'
+      : `${CONCURRENCY} workers each, sharing all ${os.cpus().length} cores with wrk and the upstream`;
     process.stdout.write(
-      `meshcraft-proxy ${label} throughput: ${parts.join(', ')} (${CONNECTIONS} connections, ${SECONDS}s, 1 worker each, pinned to its own core)\n`,
+      `meshcraft-proxy ${label} throughput: ${parts.join(', ')} (${CONNECTIONS} connections, ${SECONDS}s${PASSES > 1 ? `, median of ${PASSES} passes` : ''}, ${placement})\n`,
     );
   };
   process.stdout.write('\n');
-  summary(plain, 'plain HTTP', ['node http-proxy', 'nginx', 'haproxy']);
+  summary(
+    plain,
+    'plain HTTP',
+    CONCURRENCY === 1 ? ['node http-proxy', 'nginx', 'haproxy'] : ['nginx', 'haproxy'],
+  );
   if (TLS_ROUND) summary(secure, 'TLS', ['nginx', 'haproxy']);
   const outDir = path.join(repo, 'bench/results');
   fs.mkdirSync(outDir, { recursive: true });
@@ -246,7 +280,15 @@ backend be
   fs.writeFileSync(
     file,
     `${JSON.stringify(
-      { seconds: SECONDS, connections: CONNECTIONS, cpus: os.cpus().length, results: plain, tls: secure },
+      {
+        seconds: SECONDS,
+        connections: CONNECTIONS,
+        concurrency: CONCURRENCY,
+        passes: PASSES,
+        cpus: os.cpus().length,
+        results: plain,
+        tls: secure,
+      },
       null,
       2,
     )}\n`,
@@ -261,6 +303,21 @@ interface RoundResult {
   idleRssKiB: number;
   /** What the TLS handshake negotiated, in the TLS round. */
   tls?: { protocol: string | null; cipher: string };
+}
+
+/** The round `--passes` times over; each contender's median pass (by requests per second). */
+async function passes(...args: Parameters<typeof round>): Promise<RoundResult[]> {
+  const runs: RoundResult[][] = [];
+  for (let i = 0; i < PASSES; i++) {
+    if (PASSES > 1) process.stdout.write(`pass ${i + 1} of ${PASSES}\n`);
+    runs.push(await round(...args));
+  }
+  return runs[0]!.map(({ name }) => {
+    const own = runs
+      .map((run) => run.find((r) => r.name === name)!)
+      .sort((a, b) => a.wrk.requestsPerSec - b.wrk.requestsPerSec);
+    return own[Math.floor(own.length / 2)]!;
+  });
 }
 
 /** Measures each contender in turn with the same wrk load; HTTPS when given a certificate. */
