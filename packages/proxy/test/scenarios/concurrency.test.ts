@@ -314,7 +314,8 @@ describe('--concurrency 2', () => {
     const map = new AddressMap('172.31.64.', '127.61.5.');
     await map.allocate(80, 8080, 9901);
     lab = new Lab(map);
-    await upstream(map, '172.31.64.11', 200, 800);
+    // Slow enough that both requests are still in flight when the admin is asked, on a busy machine too.
+    await upstream(map, '172.31.64.11', 200, 3000);
     const proxy = await lab.proxy(
       proxyConfig('{ cluster: slow }', staticCluster('slow', [{ ip: '172.31.64.11', port: 8080 }])),
       {
