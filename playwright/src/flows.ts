@@ -1,16 +1,21 @@
 /** Steps several browser tests share: opening a library lab, bringing it up, putting load on it. */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseLab } from '@meshcraft/topology';
 import type { Page } from 'playwright-core';
-import { waitUntil } from './harness.js';
+import { REPO, waitUntil } from './harness.js';
 
+/** Opens a library lab and waits until every node of it is drawn (the minimap draws them all). */
 export async function openLibraryLab(page: Page, name: string): Promise<void> {
+  const expected = parseLab(readFileSync(path.join(REPO, `labs/${name}.lab.yaml`), 'utf8')).lab!.spec.nodes
+    .length;
   await page.getByTestId(`lab-library-${name}`).click();
   await waitUntil(
-    `lab ${name} opens`,
+    `lab ${name} shows its ${expected} nodes`,
     10_000,
-    () => page.getByTestId('lab-title').textContent(),
-    (t) => !!t && t !== 'No lab open',
+    () => page.locator('.react-flow__minimap-node').count(),
+    (n) => n === expected,
   );
-  await page.locator('.react-flow__node').first().waitFor();
 }
 
 /** Presses Up (which saves the lab to the workspace first) and waits until it runs; returns how long it took. */
