@@ -3,7 +3,7 @@
  * local drivers. It keeps no state of its own — each driver reads what runs from the engine or
  * from its state directory — so any number of Runtime instances, in any process, agree on it.
  */
-import { type Lab, PlanError } from '@meshcraft/topology';
+import { type Lab, PlanError, pkiRequest } from '@meshcraft/topology';
 import type Docker from 'dockerode';
 import { DockerDriver, type DockerDriverOptions } from './docker/driver.js';
 import { dockerClient, type EngineOptions, pingEngine } from './docker/engine.js';
@@ -12,6 +12,7 @@ import { type RestartReason, restartReasons } from './edit.js';
 import { RuntimeError } from './errors.js';
 import type { ControlPlaneAddress, RenderedView } from './lab.js';
 import { LocalDriver, type LocalDriverOptions } from './local/driver.js';
+import { LabPkiStore } from './pki.js';
 import { topologyJob } from './topology-job.js';
 import type {
   DownResult,
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   local?: LocalDriverOptions;
   /** Turns a lab document into a job for a driver; default: topology's rendering of a `Lab`. */
   prepare?: (lab: Lab) => LabJob;
+  /** Where labs' generated certificates are kept; default $XDG_STATE_HOME/meshcraft/pki. */
+  pkiDir?: string;
 }
 
 export interface UpOptions {
@@ -72,12 +75,14 @@ export class Runtime {
   readonly local: LocalDriver;
   private readonly prepare: (lab: Lab) => LabJob;
   private readonly pingTimeoutMs: number;
+  private readonly pki: LabPkiStore;
 
   constructor(options: RuntimeOptions = {}) {
     const { client, socketPath, pingTimeoutMs, ...dockerOptions } = options.docker ?? {};
     this.docker = new DockerDriver(client ?? dockerClient({ socketPath }), dockerOptions);
     this.local = new LocalDriver(options.local);
-    this.prepare = options.prepare ?? topologyJob;
+    this.pki = new LabPkiStore(options.pkiDir);
+    this.prepare = options.prepare ?? ((lab) => topologyJob(lab, this.pki));
     this.pingTimeoutMs = pingTimeoutMs ?? 1500;
   }
 
@@ -95,6 +100,7 @@ export class Runtime {
         `bring it down first: meshcraft down ${job.id}`,
       );
     }
+    await this.ensureCertificates(lab, progress);
     const status = await driver.up(job, progress, options.controlPlane);
     const ms = Math.round(performance.now() - started);
     progress({ step: 'done', ms, message: `lab '${job.id}' is up on ${driver.kind} (${ms} ms)` });
@@ -112,6 +118,7 @@ export class Runtime {
         'see the labs that are: meshcraft ls',
       );
     const result = await driver.down(labId, progress);
+    this.pki.remove(labId);
     const ms = Math.round(performance.now() - started);
     progress({ step: 'done', ms, message: `lab '${labId}' is down (${ms} ms)` });
     return result;
@@ -189,6 +196,7 @@ export class Runtime {
       controlPlane: xds,
       rendered: current,
     };
+    await this.ensureCertificates(lab, quiet);
     const job = this.prepare(lab);
     let next: RenderedView | undefined;
     let restart: RestartReason[];
@@ -210,6 +218,17 @@ export class Runtime {
           ? driver.recordEdit(labId, lab, next)
           : Promise.reject(new Error(`lab '${labId}' cannot take this edit while it runs`)),
     };
+  }
+
+  /** Generates the certificates a TLS lab asks for, once (see LabPkiStore). */
+  private async ensureCertificates(lab: Lab, progress: OnProgress): Promise<void> {
+    const request = pkiRequest(lab);
+    if (!request) return;
+    progress({
+      step: 'files',
+      message: `certificates for lab '${lab.metadata.name}' (CA and ${request.certificates.length} leaves)`,
+    });
+    await this.pki.ensure(lab.metadata.name, request);
   }
 
   /** The driver `choice` means here; `auto` is docker when an engine answers, local otherwise. */

@@ -12,8 +12,10 @@ import {
 } from '@meshcraft/topology';
 import type { LabJob } from './driver.js';
 import type { RenderedView } from './lab.js';
+import type { LabPkiStore } from './pki.js';
 
-export function topologyJob(lab: Lab): LabJob {
+/** `pki`: where the lab's certificates are kept (they join the rendered files when the lab asks for some). */
+export function topologyJob(lab: Lab, pki?: LabPkiStore): LabJob {
   const index = new LabIndex(lab);
   const layout = buildLayout(index);
   const upstreams = upstreamContainers(index, layout);
@@ -25,8 +27,11 @@ export function topologyJob(lab: Lab): LabJob {
     localPlan: (options) => localAddressPlan(layout, options),
     loopbackBlockFor,
     // Plans come from the two functions above, so they are topology's own AddressPlan values.
-    render: (plan, options) =>
-      withUpstreamDependencies(render(lab, plan as AddressPlan, { xds: options?.xds }), upstreams),
+    render: (plan, options) => {
+      const result = render(lab, plan as AddressPlan, { xds: options?.xds });
+      if (result.pki && pki) result.files = { ...result.files, ...pki.files(lab.metadata.name) };
+      return withUpstreamDependencies(result, upstreams);
+    },
   };
 }
 

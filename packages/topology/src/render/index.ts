@@ -628,7 +628,8 @@ function sortKeys(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-function pkiRequest(lab: Lab): PkiRequest | undefined {
+/** The certificates a lab asks for (`spec.pki`), in the shape `generateLabCertificates` and gencerts.sh take. */
+export function pkiRequest(lab: Lab): PkiRequest | undefined {
   const pki = lab.spec.pki;
   if (!pki) return undefined;
   return {
