@@ -22,12 +22,18 @@ function send(message: FromWorker): void {
 
 /** Makes the runtime's admin layer what the primary's is. */
 function mirrorOverrides(runtime: Runtime, overrides: Record<string, string>): void {
-  const removed = Object.keys(runtime.adminOverrides()).filter((k) => !(k in overrides));
-  const changes = { ...Object.fromEntries(removed.map((k) => [k, ''])), ...overrides };
+  const current = runtime.adminOverrides();
+  const changes = Object.fromEntries([
+    ...Object.keys(current)
+      .filter((k) => !(k in overrides))
+      .map((k) => [k, '']),
+    ...Object.entries(overrides).filter(([k, v]) => current[k] !== v),
+  ]);
   if (Object.keys(changes).length > 0) runtime.modify(changes);
 }
 
-class WorkerProcess {
+/** The worker's side of the IPC channel: what it takes from the primary, and its server. */
+class WorkerAgent {
   private readonly health = new WorkerHostHealth(send);
   private relay: SubscriptionRelay | undefined;
   private server: Server | undefined;
@@ -105,8 +111,6 @@ class WorkerProcess {
       case 'snapshot':
         if (this.server) send({ t: 'snapshot', id: m.id, snapshot: snapshot(this.server) });
         return;
-      case 'init':
-        return;
     }
   }
 }
@@ -133,7 +137,7 @@ export async function runWorker(): Promise<void> {
   });
   const logs = new LogRegistry(init.options.logLevel, logSink(init.options.logPath));
   for (const [name, level] of init.logLevels) logs.setLevel(name, level);
-  const worker = new WorkerProcess(init, logs);
+  const worker = new WorkerAgent(init, logs);
   process.on('message', (m: ToWorker) => worker.receive(m));
   let server: Server;
   try {

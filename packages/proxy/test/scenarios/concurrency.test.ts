@@ -308,6 +308,13 @@ describe('--concurrency 2', () => {
     expect(v1 + (counts.get('v2') ?? 0)).toBe(n);
     const runtime = JSON.parse((await request(`${proxy.admin}/runtime`)).body);
     expect(runtime.entries['routing.traffic_split.demoapp.demoapp_v1'].final_value).toBe('20');
+
+    // Empty values remove the overrides everywhere: the config's 100/0 again.
+    await request(
+      `${proxy.admin}/runtime_modify?routing.traffic_split.demoapp.demoapp_v1=&routing.traffic_split.demoapp.demoapp_v2=`,
+      { method: 'POST' },
+    );
+    expect(await tally(url, 10)).toEqual(new Map([['v1', 10]]));
   });
 
   it('on SIGTERM both workers stop accepting and finish the requests in flight', async () => {
