@@ -8,8 +8,10 @@
 import type net from 'node:net';
 import type { Logger } from '../common/logger.js';
 import type { HeaderMap } from '../http/headers.js';
+import type { Counter } from '../stats/store.js';
 import { tlsHandshakeFailure, type UpstreamTransport } from '../tls/context.js';
 import type { ClusterStats } from './cluster-stats.js';
+import type { Host } from './host.js';
 import type { ResourceManager } from './resource-manager.js';
 
 /** The request as it goes upstream. */
@@ -109,4 +111,51 @@ export function connectFailureDetails(err: NodeJS.ErrnoException, socket: net.So
   if (tls) return `connection failure, transport failure reason: ${tls}`;
   const n = err.code ? ERRNO[err.code] : undefined;
   return `remote connection failure, transport failure reason: delayed connect error: ${n ?? err.code ?? err.message}`;
+}
+
+/**
+ * Envoy's accounting for a connection a pool opens to a host: the cluster's connection breaker,
+ * `upstream_cx_*` and the host's `cx_*` counters, and the connect timeout. Exactly one of
+ * `connected` / `failed` runs; a failure is counted (`upstream_cx_connect_fail`) before `failed`.
+ */
+export function trackConnect(
+  info: PoolClusterInfo,
+  host: Host,
+  socket: net.Socket,
+  readyEvent: string,
+  protocolTotal: Counter,
+  handlers: { connected(): void; failed(reason: PoolFailureReason, details: string): void },
+): void {
+  const s = info.stats;
+  info.resources.connections.inc();
+  s.upstream_cx_total.inc();
+  protocolTotal.inc();
+  s.upstream_cx_active.inc();
+  host.stats.cx_total++;
+  host.stats.cx_active++;
+  const started = performance.now();
+  let settled = false;
+  const fail = (reason: PoolFailureReason, details: string) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    s.upstream_cx_connect_fail.inc();
+    host.stats.cx_connect_fail++;
+    info.log.debug(`connect to ${host.key} failed: ${details}`);
+    handlers.failed(reason, details);
+  };
+  const timer = setTimeout(() => {
+    s.upstream_cx_connect_timeout.inc();
+    fail('timeout', 'connection timeout');
+  }, info.connectTimeoutMs);
+  socket.once(readyEvent, () => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    s.upstream_cx_connect_ms.record(performance.now() - started);
+    handlers.connected();
+  });
+  socket.once('error', (err: NodeJS.ErrnoException) =>
+    fail('connection_failure', connectFailureDetails(err, socket)),
+  );
 }

@@ -10,13 +10,13 @@ import { Http1ResponseParser, HttpParseError } from '../http/codec/http1-parser.
 import type { HeaderMap } from '../http/headers.js';
 import {
   type ConnectionPool,
-  connectFailureDetails,
   type PendingStream,
   type PoolCallbacks,
   type PoolClusterInfo,
   type PoolFailureReason,
   type RequestEncoder,
   type ResponseDecoder,
+  trackConnect,
   type UpstreamHead,
 } from './conn-pool.js';
 import type { Host } from './host.js';
@@ -273,40 +273,27 @@ export class Http1ConnectionPool implements ConnectionPool {
   }
 
   private connect(): void {
-    const s = this.info.stats;
-    const host = this.host;
-    const conn = new UpstreamConnection(host, this, this.info);
+    const conn = new UpstreamConnection(this.host, this, this.info);
     this.connecting.add(conn);
     this.all.add(conn);
-    this.info.resources.connections.inc();
-    s.upstream_cx_total.inc();
-    s.upstream_cx_http1_total.inc();
-    s.upstream_cx_active.inc();
-    host.stats.cx_total++;
-    host.stats.cx_active++;
-    const started = performance.now();
-    const timer = setTimeout(() => {
-      s.upstream_cx_connect_timeout.inc();
-      this.connectFailed(conn, 'timeout', 'connection timeout');
-    }, this.info.connectTimeoutMs);
-    conn.socket.once(conn.readyEvent, () => {
-      clearTimeout(timer);
-      this.connecting.delete(conn);
-      s.upstream_cx_connect_ms.record(performance.now() - started);
-      this.onConnectionIdle(conn);
-    });
-    conn.socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (!this.connecting.has(conn)) return;
-      clearTimeout(timer);
-      this.connectFailed(conn, 'connection_failure', connectFailureDetails(err, conn.socket));
-    });
+    trackConnect(
+      this.info,
+      this.host,
+      conn.socket,
+      conn.readyEvent,
+      this.info.stats.upstream_cx_http1_total,
+      {
+        connected: () => {
+          this.connecting.delete(conn);
+          this.onConnectionIdle(conn);
+        },
+        failed: (reason, details) => this.connectFailed(conn, reason, details),
+      },
+    );
   }
 
   private connectFailed(conn: UpstreamConnection, reason: PoolFailureReason, details: string): void {
     this.connecting.delete(conn);
-    this.info.stats.upstream_cx_connect_fail.inc();
-    this.host.stats.cx_connect_fail++;
-    this.info.log.debug(`connect to ${this.host.key} failed: ${details}`);
     conn.close('local');
     // Envoy fails the requests that were waiting for this connection; with several connections
     // in flight only as many waiters as there are no other attempts for.

@@ -17,13 +17,13 @@ import {
 import { HeaderMap } from '../http/headers.js';
 import {
   type ConnectionPool,
-  connectFailureDetails,
   type PendingStream,
   type PoolCallbacks,
   type PoolClusterInfo,
   type PoolFailureReason,
   type RequestEncoder,
   type ResponseDecoder,
+  trackConnect,
   type UpstreamHead,
 } from './conn-pool.js';
 import type { Host } from './host.js';
@@ -317,43 +317,23 @@ export class Http2ConnectionPool implements ConnectionPool {
   }
 
   private connect(): void {
-    const s = this.info.stats;
-    const host = this.host;
-    const { socket, ready } = this.info.transport.connect(host, ['h2']);
+    const { socket, ready } = this.info.transport.connect(this.host, ['h2']);
     socket.setNoDelay(true);
     const client = new Http2Client(socket, this, this.info);
     this.clients.add(client);
     this.connecting.add(client);
-    this.info.resources.connections.inc();
-    s.upstream_cx_total.inc();
-    s.upstream_cx_http2_total.inc();
-    s.upstream_cx_active.inc();
-    host.stats.cx_total++;
-    host.stats.cx_active++;
-    const started = performance.now();
-    const timer = setTimeout(() => {
-      s.upstream_cx_connect_timeout.inc();
-      this.connectFailed(client, 'timeout', 'connection timeout');
-    }, this.info.connectTimeoutMs);
-    socket.once(ready, () => {
-      clearTimeout(timer);
-      this.connecting.delete(client);
-      s.upstream_cx_connect_ms.record(performance.now() - started);
-      client.start(this.config, this.authority);
-      this.onCapacity(client);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      if (!this.connecting.has(client)) return;
-      clearTimeout(timer);
-      this.connectFailed(client, 'connection_failure', connectFailureDetails(err, socket));
+    trackConnect(this.info, this.host, socket, ready, this.info.stats.upstream_cx_http2_total, {
+      connected: () => {
+        this.connecting.delete(client);
+        client.start(this.config, this.authority);
+        this.onCapacity(client);
+      },
+      failed: (reason, details) => this.connectFailed(client, reason, details),
     });
   }
 
   private connectFailed(client: Http2Client, reason: PoolFailureReason, details: string): void {
     this.connecting.delete(client);
-    this.info.stats.upstream_cx_connect_fail.inc();
-    this.host.stats.cx_connect_fail++;
-    this.info.log.debug(`connect to ${this.host.key} failed: ${details}`);
     // Every waiter beyond what the remaining connection attempts can carry fails with it (first,
     // so that closing the client does not open a replacement for them).
     const excess = this.pending.length - this.connecting.size * this.config.maxConcurrentStreams;
