@@ -8,19 +8,13 @@
 import type { Logger, LogRegistry } from '../common/logger.js';
 import type { ConfigSource, Listener } from '../config/types.js';
 import type { Store } from '../stats/store.js';
+import { ResourceApi } from '../xds/resource-api.js';
 import { type DecodedResource, LISTENER, ROUTE_CONFIGURATION } from '../xds/resources.js';
-import type { Subscription, SubscriptionCallbacks, SubscriptionFactory } from '../xds/subscription.js';
+import type { SubscriptionFactory } from '../xds/subscription.js';
 import type { ListenerManager } from './listener-manager.js';
 
-export class LdsApi implements SubscriptionCallbacks {
-  /** version_info of the last accepted update, for `/config_dump`. */
-  versionInfo = '';
-  private readonly subscription: Subscription;
+export class LdsApi extends ResourceApi {
   private readonly log: Logger;
-  private resolveInitialized!: () => void;
-  private readonly initialized = new Promise<void>((resolve) => {
-    this.resolveInitialized = resolve;
-  });
 
   constructor(
     source: ConfigSource,
@@ -31,19 +25,8 @@ export class LdsApi implements SubscriptionCallbacks {
       logs: LogRegistry;
     },
   ) {
+    super(source, LISTENER, deps.factory, deps.store.scope('listener_manager.lds.'));
     this.log = deps.logs.get('upstream', 'network/lds-api.ts');
-    this.subscription = deps.factory.subscribe(
-      source,
-      LISTENER,
-      this,
-      deps.store.scope('listener_manager.lds.'),
-    );
-  }
-
-  /** Subscribes; resolves when the first update's listeners are warm (or the first update failed or timed out). */
-  start(): Promise<void> {
-    this.subscription.start([]);
-    return this.initialized;
   }
 
   onConfigUpdate(resources: DecodedResource[], versionInfo: string): void {
@@ -84,17 +67,8 @@ export class LdsApi implements SubscriptionCallbacks {
     } finally {
       resumeRds();
     }
-    void Promise.all(ready).then(() => this.resolveInitialized());
+    this.initializedWhen(ready);
     if (errors.length > 0) throw new Error(`Error adding/updating listener(s) ${errors.join(', ')}`);
     this.versionInfo = versionInfo;
-  }
-
-  onConfigUpdateFailed(): void {
-    // The server starts even without listeners rather than wait forever.
-    this.resolveInitialized();
-  }
-
-  stop(): void {
-    this.subscription.stop();
   }
 }

@@ -9,19 +9,13 @@
 import type { Logger, LogRegistry } from '../common/logger.js';
 import type { Cluster as ClusterConfig, ConfigSource } from '../config/types.js';
 import type { Store } from '../stats/store.js';
+import { ResourceApi } from '../xds/resource-api.js';
 import { CLUSTER, CLUSTER_LOAD_ASSIGNMENT, type DecodedResource } from '../xds/resources.js';
-import type { Subscription, SubscriptionCallbacks, SubscriptionFactory } from '../xds/subscription.js';
+import type { SubscriptionFactory } from '../xds/subscription.js';
 import type { ClusterManager } from './cluster-manager.js';
 
-export class CdsApi implements SubscriptionCallbacks {
-  /** version_info of the last accepted update, for `/config_dump`. */
-  versionInfo = '';
-  private readonly subscription: Subscription;
+export class CdsApi extends ResourceApi {
   private readonly log: Logger;
-  private resolveInitialized!: () => void;
-  private readonly initialized = new Promise<void>((resolve) => {
-    this.resolveInitialized = resolve;
-  });
 
   constructor(
     source: ConfigSource,
@@ -32,19 +26,8 @@ export class CdsApi implements SubscriptionCallbacks {
       logs: LogRegistry;
     },
   ) {
+    super(source, CLUSTER, deps.factory, deps.store.scope('cluster_manager.cds.'));
     this.log = deps.logs.get('upstream', 'upstream/cds-api.ts');
-    this.subscription = deps.factory.subscribe(
-      source,
-      CLUSTER,
-      this,
-      deps.store.scope('cluster_manager.cds.'),
-    );
-  }
-
-  /** Subscribes; resolves when the first update's clusters are warm (or the first update failed or timed out). */
-  start(): Promise<void> {
-    this.subscription.start([]);
-    return this.initialized;
   }
 
   onConfigUpdate(resources: DecodedResource[], versionInfo: string): void {
@@ -90,17 +73,8 @@ export class CdsApi implements SubscriptionCallbacks {
       resumeEds();
     }
     this.log.info(`cds: added/updated ${updated} cluster(s), skipped ${skipped} unmodified cluster(s)`);
-    void Promise.all(warmed).then(() => this.resolveInitialized());
+    this.initializedWhen(warmed);
     if (errors.length > 0) throw new Error(`Error adding/updating cluster(s) ${errors.join(', ')}`);
     this.versionInfo = versionInfo;
-  }
-
-  onConfigUpdateFailed(): void {
-    // The server starts even without these clusters rather than wait forever.
-    this.resolveInitialized();
-  }
-
-  stop(): void {
-    this.subscription.stop();
   }
 }
