@@ -129,16 +129,21 @@ function snapshot(server: Server): WorkerSnapshot {
 export async function runWorker(): Promise<void> {
   // On a signal the primary drains the workers (a terminal's Ctrl-C reaches every process of the group).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => {});
+  // Messages right behind the init can be emitted before the init is acted on: they wait for the agent.
+  let worker: WorkerAgent | undefined;
+  const early: ToWorker[] = [];
   const init = await new Promise<WorkerInit>((resolve) => {
-    process.once('message', (m: ToWorker) => {
+    process.on('message', (m: ToWorker) => {
       if (m.t === 'init') resolve(m.init);
+      else if (worker) worker.receive(m);
+      else early.push(m);
     });
     send({ t: 'hello' });
   });
   const logs = new LogRegistry(init.options.logLevel, logSink(init.options.logPath));
   for (const [name, level] of init.logLevels) logs.setLevel(name, level);
-  const worker = new WorkerAgent(init, logs);
-  process.on('message', (m: ToWorker) => worker.receive(m));
+  worker = new WorkerAgent(init, logs);
+  for (const m of early.splice(0)) worker.receive(m);
   let server: Server;
   try {
     // The primary's levels already include --component-log-level and any /logging change since.
