@@ -60,17 +60,20 @@ export function request(
   });
 }
 
-/** A request whose failure is the person's to know about: unreachable or non-2xx becomes a ConsoleError. */
+/**
+ * A request whose failure is the person's to know about: unreachable, or a status `expected` does
+ * not take (default: any 2xx), becomes a ConsoleError.
+ */
 export async function mustRequest(
   what: string,
   to: Endpoint,
   method: 'GET' | 'POST',
   path: string,
-  options: { body?: string } = {},
+  options: { body?: string; expected?: (status: number) => boolean } = {},
 ): Promise<HttpAnswer> {
   let answer: HttpAnswer;
   try {
-    answer = await request(to, method, path, options);
+    answer = await request(to, method, path, { body: options.body });
   } catch (err) {
     throw new ConsoleError(
       'UNREACHABLE',
@@ -79,7 +82,7 @@ export async function mustRequest(
       { cause: err },
     );
   }
-  if (answer.status < 200 || answer.status > 299) {
+  if (!(options.expected ?? is2xx)(answer.status)) {
     throw new ConsoleError(
       'UNREACHABLE',
       `${what} at ${to.host}:${to.port} answered ${method} ${path} with ${answer.status}: ${answer.text.trim().slice(0, 300)}`,
@@ -87,4 +90,8 @@ export async function mustRequest(
     );
   }
   return answer;
+}
+
+function is2xx(status: number): boolean {
+  return status >= 200 && status <= 299;
 }

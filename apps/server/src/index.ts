@@ -1,5 +1,5 @@
 export type { RestartReason } from '@meshcraft/runtime';
-export type { ActionResult, RuntimeEntries } from './actions/admin.js';
+export type { ActionResult, ProbeStates, RuntimeEntries } from './actions/admin.js';
 export { ConsoleApp, type ConsoleOptions, type SaveOutcome } from './app.js';
 export { EXIT } from './cli/exit-codes.js';
 export { run } from './cli/main.js';

@@ -79,7 +79,10 @@ export function proxyAdmins(status: LabStatus, target: string): ProxyTarget[] {
  * when the app listens only inside its namespace behind a sidecar, that sidecar's first ingress
  * listener (as the course does: `curl -X POST -d livez=FAIL http://<sidecar address>/livez`).
  */
-export function appEndpoints(status: LabStatus, target: string): { container: string; endpoint: Endpoint }[] {
+export function appEndpoints(
+  status: LabStatus,
+  target: string,
+): { container: string; namespace: string; endpoint: Endpoint }[] {
   const selected = selectContainers(status, target);
   const apps = status.containers.filter(
     (c) => c.role === 'demoapp' && selected.some((s) => s.namespace === c.namespace),
@@ -104,7 +107,7 @@ export function appEndpoints(status: LabStatus, target: string): { container: st
         'give the service a sidecar ingress listener, or let the app listen on 0.0.0.0',
       );
     }
-    return { container: app.name, endpoint: endpointOf(port) };
+    return { container: app.name, namespace: app.namespace, endpoint: endpointOf(port) };
   });
 }
 

@@ -196,6 +196,12 @@ export async function runScenario(server: ServerProcess, driver: 'local' | 'dock
       value: 'FAIL',
     });
     expect(acted.containers).toHaveLength(1);
+    // Read back from the apps themselves: only the victim's livez changed.
+    const probes = await client.actions.probes.query({ labId: name, target: 'blue-app' });
+    expect(probes.map((p) => [p.container === acted.containers[0], p.livez, p.readyz]).sort()).toEqual([
+      [false, 'OK', 'OK'],
+      [true, 'FAIL', 'OK'],
+    ]);
     const bound = HC.unhealthyThreshold * HC.intervalMs + HC.intervalMs + 2 * POLL_MS + 1000;
     const marked = await stats.waitFor(
       `${victim} to be marked unhealthy`,

@@ -1,12 +1,13 @@
 /**
  * Acting on a running lab through the same HTTP interfaces the course used with curl: a demoapp's
  * `POST /livez|/readyz`, a proxy admin's `POST /healthcheck/fail|ok` and
- * `POST /runtime_modify?k=v` (the traffic-split slider), and `GET /runtime` to read keys back.
+ * `POST /runtime_modify?k=v` (the traffic-split slider), and `GET /runtime` and a demoapp's
+ * `GET /livez|/readyz` to read back what they hold now.
  */
 import type { LabStatus } from '@meshcraft/runtime';
 import { mustRequest } from '../admin-http.js';
 import { ConsoleError } from '../errors.js';
-import { appEndpoints, proxyAdmins } from '../lab-targets.js';
+import { appEndpoints, type Endpoint, proxyAdmins } from '../lab-targets.js';
 
 export type Probe = 'livez' | 'readyz';
 export type ProbeValue = 'OK' | 'FAIL';
@@ -89,6 +90,31 @@ export async function readRuntime(status: LabStatus, target: string): Promise<Ru
       const entries: Record<string, string> = {};
       for (const [k, v] of Object.entries(doc.entries ?? {})) entries[k] = v.final_value ?? '';
       return { container: p.container, entries };
+    }),
+  );
+}
+
+export interface ProbeStates {
+  container: string;
+  /** The replica's namespace (the node id when it has one replica). */
+  namespace: string;
+  livez: ProbeValue;
+  readyz: ProbeValue;
+}
+
+/** What each demoapp `target` names answers on GET /livez and /readyz now. */
+export async function readProbes(status: LabStatus, target: string): Promise<ProbeStates[]> {
+  const read = async (app: { container: string; endpoint: Endpoint }, probe: Probe): Promise<ProbeValue> => {
+    // The demoapp's probe answers 200 OK or 506 FAIL; anything else is not its probe answering.
+    const answer = await mustRequest(`the app ${app.container}`, app.endpoint, 'GET', `/${probe}`, {
+      expected: (s) => s === 200 || s === 506,
+    });
+    return answer.status === 200 ? 'OK' : 'FAIL';
+  };
+  return Promise.all(
+    appEndpoints(status, target).map(async (app) => {
+      const [livez, readyz] = await Promise.all([read(app, 'livez'), read(app, 'readyz')]);
+      return { container: app.container, namespace: app.namespace, livez, readyz };
     }),
   );
 }

@@ -6,7 +6,7 @@
  * lab's issues with their paths, a failed container's log lines); see `ErrorDetails`.
  */
 import { z } from 'zod';
-import { readRuntime, runtimeModify, setProbe, setProxyHealthcheck } from '../actions/admin.js';
+import { readProbes, readRuntime, runtimeModify, setProbe, setProxyHealthcheck } from '../actions/admin.js';
 import { listenerEndpoint } from '../lab-targets.js';
 import { exportZipOf, renderPreview, validateLabInput } from '../labs/preview.js';
 import { batched } from '../lifecycle/logs.js';
@@ -152,6 +152,10 @@ const actions = router({
   runtime: procedure
     .input(labId.extend({ target }))
     .query(async ({ ctx, input }) => readRuntime(await ctx.app.runningStatus(input.labId), input.target)),
+  /** What livez and readyz answer now (GET /livez, /readyz), per demoapp container of a node or replica. */
+  probes: procedure
+    .input(labId.extend({ target }))
+    .query(async ({ ctx, input }) => readProbes(await ctx.app.runningStatus(input.labId), input.target)),
 });
 
 const loadgen = router({
