@@ -349,7 +349,11 @@ export async function runLiveEdits(
     sub.unsubscribe();
   }
   await client.lifecycle.down.mutate({ labId: name });
-  expect(await client.lifecycle.config.query({ labId: name })).toMatchObject({ live: false, proxies: [] });
+  expect(await client.lifecycle.config.query({ labId: name })).toMatchObject({
+    live: false,
+    proxies: [],
+    lastEdit: null,
+  });
   server.labs.delete(name);
   return timings;
 }

@@ -76,6 +76,8 @@ describe('live edits on the local driver', () => {
       ['webserver01-sidecar', true],
       ['webserver02-sidecar', true],
     ]);
+    // The saved version is not what runs, and the status says so to whoever looks later.
+    expect(config.lastEdit).toEqual(live);
 
     // Without the TLS, the same change of the sidecar is taken.
     const hello = edited(both, (l) => {
@@ -95,6 +97,7 @@ describe('live edits on the local driver', () => {
       ],
     });
     expect(await get(sidecar, '/hello')).toEqual({ status: 200, body: 'hello from the sidecar' });
+    expect((await server.client.lifecycle.config.query({ labId: name })).lastEdit).toEqual(applied);
 
     // A listener moved to another port the lab maps: the proxy would have to let go of its socket.
     const moved = edited(hello, (l) => {

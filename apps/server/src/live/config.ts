@@ -106,6 +106,11 @@ export interface LiveConfigStatus {
   /** Why saving the lab cannot change it while it runs, when `live` is false and the lab is up. */
   problem: string | null;
   proxies: ProxyConfigStatus[];
+  /**
+   * What became of the last save since the lab came up (in this console): after `rejected` or
+   * `needsUp` the workspace holds a version the lab does not run.
+   */
+  lastEdit: LiveEdit | null;
 }
 
 export type ConfigEvent =
@@ -129,6 +134,7 @@ interface ServedLab {
   proxies: Map<string, ProxyRef>;
   /** Set when a restarted console could not serve the lab again. */
   problem?: string;
+  lastEdit?: LiveEdit;
 }
 
 export class LiveConfig {
@@ -239,7 +245,11 @@ export class LiveConfig {
     this.edits.set(labId, tail);
     try {
       const edit = await run;
-      if (edit) this.emit(labId, { type: 'edit', at: edit.at, edit });
+      if (edit) {
+        const served = this.labs.get(labId);
+        if (served) served.lastEdit = edit;
+        this.emit(labId, { type: 'edit', at: edit.at, edit });
+      }
       return edit;
     } finally {
       if (this.edits.get(labId) === tail) this.edits.delete(labId);
@@ -428,6 +438,7 @@ export class LiveConfig {
           lastNack: nacks.at(-1) ?? null,
         };
       }),
+      lastEdit: lab?.lastEdit ?? null,
     };
   }
 
