@@ -128,6 +128,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   await listen(server, options.host, options.port);
+  // The first lab list would otherwise parse the whole library while a person waits for it.
+  app.workspace
+    .warm()
+    .catch((err: unknown) => log(`could not read the labs ahead: ${(err as Error).message}`));
   const port = (server.address() as { port: number }).port;
   guard = new Guard({
     host: options.host,

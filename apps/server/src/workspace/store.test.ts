@@ -1,4 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type Lab, stringifyLab } from '@meshcraft/topology';
@@ -131,5 +139,27 @@ describe('Workspace', () => {
       'BAD_INPUT',
     );
     expect(readdirSync(ws.dir).sort()).toEqual(['hc-yaml.lab.yaml', 'health-check-with-http.lab.yaml']);
+  });
+
+  it('warm() parses every lab ahead, so the first list reads none of them', async () => {
+    const library = path.join(dir, 'library');
+    mkdirSync(library);
+    const file = path.join(library, 'traffic-split.lab.yaml');
+    const original = await libraryLab('traffic-split');
+    writeFileSync(file, stringifyLab(original));
+    // A whole second: the file's time can be set back to exactly this after it is rewritten.
+    const mtime = new Date(2026, 0, 1);
+    utimesSync(file, mtime, mtime);
+    const other = 'Read again'.padEnd(original.metadata.title.length, '.');
+    const title = async (w: Workspace) => (await w.list()).find((e) => e.name === 'traffic-split')?.title;
+
+    const warmed = new Workspace(path.join(dir, 'workspace'), library);
+    const cold = new Workspace(path.join(dir, 'workspace'), library);
+    await warmed.warm();
+    // Another title of the same length, the modification time kept: only a parse can see it.
+    writeFileSync(file, readFileSync(file, 'utf8').replace(original.metadata.title, other));
+    utimesSync(file, mtime, mtime);
+    expect(await title(cold)).toBe(other);
+    expect(await title(warmed)).toBe(original.metadata.title);
   });
 });

@@ -221,21 +221,38 @@ export class Workspace {
     return { name: saved.name, revision: saved.revision, issues: [...result.issues, ...saved.issues] };
   }
 
+  /**
+   * Parses every lab into the cache ahead of the first list (the library's take a second or more
+   * to parse cold). One file at a time, giving way between them, so requests that arrive meanwhile
+   * are served; a list that arrives meanwhile parses what is left itself.
+   */
+  async warm(): Promise<void> {
+    for (const source of ['workspace', 'library'] as const) {
+      for (const name of await this.names(source)) {
+        await this.readIfNamed(source, name);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
   private dirOf(source: LabSource): string {
     return source === 'workspace' ? this.dir : this.libraryDir;
   }
 
-  private async entries(source: LabSource): Promise<LabEntry[]> {
-    let names: string[];
+  private async names(source: LabSource): Promise<string[]> {
     try {
-      names = (await readdir(this.dirOf(source))).filter((f) => f.endsWith(LAB_FILE_SUFFIX)).sort();
+      return (await readdir(this.dirOf(source)))
+        .filter((f) => f.endsWith(LAB_FILE_SUFFIX))
+        .sort()
+        .map((f) => f.slice(0, -LAB_FILE_SUFFIX.length));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw err;
     }
-    const docs = await Promise.all(
-      names.map((f) => f.slice(0, -LAB_FILE_SUFFIX.length)).map((n) => this.readIfNamed(source, n)),
-    );
+  }
+
+  private async entries(source: LabSource): Promise<LabEntry[]> {
+    const docs = await Promise.all((await this.names(source)).map((n) => this.readIfNamed(source, n)));
     return docs.filter((d): d is LabDocument => d !== undefined).map(entryOf);
   }
 
