@@ -1,17 +1,20 @@
 /**
  * Actions on a running node, in the inspector: a demo app's livez/readyz switches (per replica),
  * a proxy's health-check fail/ok, traffic-split sliders of its weighted routes, stop/start.
+ * Switches and sliders show what the running lab holds, read back from it every READ_BACK_MS (so
+ * a change made in another tab or through the API shows here too); while a change made here is on
+ * its way, they show that change.
  */
 import { clusterName, type Lab, LabIndex, type LabNode } from '@meshcraft/topology';
-import { useMutation } from '@tanstack/react-query';
+import { useMutation, useQuery } from '@tanstack/react-query';
 import { useEffect, useRef, useState } from 'react';
-import { errorInfo, useTRPC } from '../api/trpc.js';
+import { errorInfo, type Outputs, useTRPC } from '../api/trpc.js';
 import type { Selection } from '../editor/store.js';
 
 type Probe = 'livez' | 'readyz';
+type ProbeValue = 'OK' | 'FAIL';
 
-/** The probe values set from this tab, per lab target; demo apps start with both OK. */
-const probeValues = new Map<string, 'OK' | 'FAIL'>();
+const READ_BACK_MS = 2000;
 
 function Segmented<T extends string>({
   label,
@@ -75,27 +78,56 @@ export function splitsOf(lab: Lab, nodeId: string) {
   );
 }
 
-export function SplitSlider({
-  labId,
-  node,
-  split,
-}: {
-  labId: string;
-  node: string;
-  split: ReturnType<typeof splitsOf>[number];
-}) {
+type Split = ReturnType<typeof splitsOf>[number];
+
+/**
+ * The weights a proxy splits a route by: each cluster's runtime key (`<prefix>.<cluster name>`)
+ * when the proxy holds one, else the weight the lab configures (as Envoy does).
+ */
+export function heldWeights(
+  split: Split,
+  entries: Record<string, string> | undefined,
+): { weights: number[]; fromRuntime: boolean } {
+  let fromRuntime = false;
+  const weights = split.clusters.map((c) => {
+    const v = entries?.[`${split.prefix}.${c.name}`];
+    if (v === undefined || v.trim() === '' || !Number.isFinite(Number(v))) return c.weight;
+    fromRuntime = true;
+    return Number(v);
+  });
+  return { weights, fromRuntime };
+}
+
+export function SplitSlider({ labId, node, split }: { labId: string; node: string; split: Split }) {
   const trpc = useTRPC();
-  const [weights, setWeights] = useState(() => split.clusters.map((c) => c.weight));
+  const runtime = useQuery({
+    ...trpc.actions.runtime.queryOptions({ labId, target: node }),
+    refetchInterval: READ_BACK_MS,
+  });
+  // A node with replicas runs one proxy per replica, all given the same keys: the first speaks for all.
+  const held = heldWeights(split, runtime.data?.[0]?.entries);
+  /** This tab's change, shown until the proxy is read back holding it. */
+  const [moving, setMoving] = useState<number[]>();
+  const changes = useRef(0);
   const [error, setError] = useState<string>();
   const modify = useMutation({
     ...trpc.actions.runtimeModify.mutationOptions(),
-    onError: (e) => setError(errorInfo(e).message),
-    onSuccess: () => setError(undefined),
+    onError: (e) => {
+      setError(errorInfo(e).message);
+      setMoving(undefined);
+    },
+    onSuccess: async () => {
+      setError(undefined);
+      const sent = changes.current;
+      await runtime.refetch();
+      if (changes.current === sent) setMoving(undefined);
+    },
   });
   const pending = useRef<ReturnType<typeof setTimeout>>(undefined);
   useEffect(() => () => clearTimeout(pending.current), []);
   const send = (next: number[]) => {
-    setWeights(next);
+    setMoving(next);
+    changes.current++;
     clearTimeout(pending.current);
     // Dragging sends at most every 150 ms; the last position always goes out.
     pending.current = setTimeout(() => {
@@ -108,6 +140,7 @@ export function SplitSlider({
       });
     }, 150);
   };
+  const weights = moving ?? held.weights;
   const two = split.clusters.length === 2;
   return (
     <div className="py-1 text-xs" data-testid={`split-${node}-${split.route}`}>
@@ -116,7 +149,9 @@ export function SplitSlider({
         two && i === 1 ? (
           <div key={c.id} className="flex items-center gap-2 text-slate-600">
             <span className="w-28 truncate font-mono">{c.id}</span>
-            <span className="tabular-nums">{weights[1]}</span>
+            <span className="tabular-nums" data-testid={`weight-${c.id}`}>
+              {weights[1]}
+            </span>
           </div>
         ) : (
           <label key={c.id} className="flex items-center gap-2 text-slate-600">
@@ -134,22 +169,60 @@ export function SplitSlider({
                 send(two ? [v, (split.total || 100) - v] : weights.map((w, j) => (j === i ? v : w)));
               }}
             />
-            <span className="w-8 text-right tabular-nums">{weights[i]}</span>
+            <span className="w-8 text-right tabular-nums" data-testid={`weight-${c.id}`}>
+              {weights[i]}
+            </span>
           </label>
         ),
+      )}
+      <p
+        className="text-[11px] text-slate-500"
+        data-testid="split-source"
+        data-source={held.fromRuntime ? 'runtime' : 'config'}
+      >
+        {runtime.isPending
+          ? 'reading the proxy’s runtime…'
+          : held.fromRuntime
+            ? `runtime keys hold the split (the lab configures ${split.clusters.map((c) => c.weight).join('/')}; weight edits change traffic once no key is set)`
+            : 'the configured weights (no runtime key set)'}
+      </p>
+      {runtime.isError && (
+        <p className="text-amber-700">could not read the runtime: {errorInfo(runtime.error).message}</p>
       )}
       {error && <p className="text-red-600">{error}</p>}
     </div>
   );
 }
 
+type ProbeStates = Outputs['actions']['probes'];
+
 export function NodeActions({ lab, labId, node }: { lab: Lab; labId: string; node: LabNode }) {
   const trpc = useTRPC();
-  const [, rerender] = useState(0);
   const [error, setError] = useState<string>();
   const onError = (e: unknown) => setError(errorInfo(e).message);
   const onSuccess = () => setError(undefined);
-  const probe = useMutation({ ...trpc.actions.setProbe.mutationOptions(), onError, onSuccess });
+  const demoapp = node.kind === 'service' && node.app.role === 'demoapp';
+  const probes = useQuery({
+    ...trpc.actions.probes.queryOptions({ labId, target: node.id }),
+    enabled: demoapp,
+    refetchInterval: READ_BACK_MS,
+  });
+  /** Probe values set here, by `<target>/<probe>`, shown until the app is read back holding them. */
+  const [setting, setSetting] = useState<Record<string, ProbeValue>>({});
+  const probe = useMutation({
+    ...trpc.actions.setProbe.mutationOptions(),
+    onError,
+    onSuccess,
+    onSettled: async (_data, _err, v) => {
+      await probes.refetch();
+      const key = `${v.target}/${v.probe}`;
+      setSetting((s) => {
+        if (s[key] !== v.value) return s;
+        const { [key]: _, ...rest } = s;
+        return rest;
+      });
+    },
+  });
   const healthcheck = useMutation({ ...trpc.actions.healthcheck.mutationOptions(), onError, onSuccess });
   const nodeAction = useMutation({ ...trpc.lifecycle.nodeAction.mutationOptions(), onError, onSuccess });
   const hasProxy =
@@ -158,11 +231,12 @@ export function NodeActions({ lab, labId, node }: { lab: Lab; labId: string; nod
   const replicas = node.kind === 'service' ? (node.replicas ?? 1) : 1;
   const targets =
     replicas > 1 ? Array.from({ length: replicas }, (_, i) => `${node.id}-${i + 1}`) : [node.id];
-  const setProbe = (target: string, p: Probe, value: 'OK' | 'FAIL') => {
-    probeValues.set(`${labId}/${target}/${p}`, value);
-    rerender((n) => n + 1);
+  const setProbe = (target: string, p: Probe, value: ProbeValue) => {
+    setSetting((s) => ({ ...s, [`${target}/${p}`]: value }));
     probe.mutate({ labId, target, probe: p, value });
   };
+  const held = (data: ProbeStates | undefined, target: string, p: Probe) =>
+    data?.find((a) => a.namespace === target)?.[p];
   return (
     <section
       className="border-t border-slate-200 bg-slate-50 px-3 py-2"
@@ -170,20 +244,24 @@ export function NodeActions({ lab, labId, node }: { lab: Lab; labId: string; nod
       data-testid="node-actions"
     >
       <h3 className="mb-1 text-[11px] font-semibold uppercase tracking-wide text-slate-500">Live</h3>
-      {node.kind === 'service' &&
-        node.app.role === 'demoapp' &&
+      {demoapp &&
         targets.flatMap((t) =>
           (['livez', 'readyz'] as const).map((p) => (
             <Segmented
               key={`${t}/${p}`}
               label={`${replicas > 1 ? `replica ${t.slice(node.id.length + 1)} ` : ''}${p}`}
-              value={probeValues.get(`${labId}/${t}/${p}`) ?? 'OK'}
+              value={setting[`${t}/${p}`] ?? held(probes.data, t, p)}
               options={['OK', 'FAIL'] as const}
               onChange={(v) => setProbe(t, p, v)}
               testId={`probe-${t}-${p}`}
             />
           )),
         )}
+      {demoapp && probes.isError && (
+        <p className="text-xs text-amber-700">
+          could not read livez/readyz: {errorInfo(probes.error).message}
+        </p>
+      )}
       {hasProxy && (
         <Segmented
           label="proxy healthcheck"
