@@ -39,6 +39,7 @@ function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
   useRenderCount('node', id);
   const { live } = useEditorContext();
   const state = useKeyed(live.nodes, id);
+  const config = useKeyed(live.config, id);
   const { node, issues } = data;
   const routes = routeHandles(node);
   const chips = portChips(node);
@@ -93,6 +94,16 @@ function LabNodeViewImpl({ id, data, selected }: NodeProps<LabFlowNode>) {
             {issues.warnings}
           </span>
         ) : null}
+        {config && (
+          <span
+            className={`rounded px-1 text-[10px] font-semibold ${config.kind === 'rejected' ? 'bg-red-600 text-white' : 'bg-amber-100 text-amber-800'}`}
+            title={config.title}
+            data-testid={`config-badge-${id}`}
+            data-kind={config.kind}
+          >
+            {config.kind === 'rejected' ? 'NACK' : 'out of sync'}
+          </span>
+        )}
         {health && (
           <span
             className={`h-2.5 w-2.5 rounded-full ${HEALTH_STYLE[health].dot}`}

@@ -151,4 +151,21 @@ describe('LabStore', () => {
     store.edit((lab) => removeElements(lab, new Set(['cluster']), new Set()));
     expect(store.getState().selection.nodes).toEqual([]);
   });
+
+  it('renames the lab in the document and its whole history, leaving it as saved as it was', () => {
+    const store = new LabStore(emptyLab('a'));
+    store.edit((lab) => addNode(lab, 'cluster', { x: 0, y: 0 }).lab);
+    store.markSaved(store.getState().revision);
+    store.edit((lab) => addNode(lab, 'cluster', { x: 300, y: 0 }).lab);
+    store.undo();
+    const { revision, savedRevision } = store.getState();
+    store.rename('b');
+    expect(store.getState()).toMatchObject({ revision, savedRevision, lab: { metadata: { name: 'b' } } });
+    store.redo();
+    expect(store.getState().lab.metadata.name).toBe('b');
+    expect(store.getState().lab.spec.nodes).toHaveLength(2);
+    store.undo();
+    store.undo();
+    expect(store.getState().lab).toMatchObject({ metadata: { name: 'b' }, spec: { nodes: [] } });
+  });
 });

@@ -136,6 +136,18 @@ export class LabStore {
     this.set({ reveal: { path, seq: (this.state.reveal?.seq ?? 0) + 1 } });
   }
 
+  /**
+   * The lab was renamed where it is saved: the document, and every version of it undo and redo
+   * hold, carries the new name, so a later save or undo never brings the old name back. Not an
+   * edit: nothing becomes unsaved by it.
+   */
+  rename(name: string): void {
+    const relabel = (l: Lab): Lab => ({ ...l, metadata: { ...l.metadata, name } });
+    this.past = this.past.map(relabel);
+    this.future = this.future.map(relabel);
+    this.set({ lab: relabel(this.state.lab) });
+  }
+
   /** Records that the document as of `revision` is saved. */
   markSaved(revision: number): void {
     this.set({ savedRevision: revision });

@@ -4,6 +4,7 @@
  * re-renders that edge's label and that node's badge, not the canvas.
  */
 import { useSyncExternalStore } from 'react';
+import type { ConfigBadge } from './liveConfig.js';
 
 export type EndpointHealth =
   | 'healthy'
@@ -75,13 +76,19 @@ export const sameEdgeLive = (a: EdgeLive, b: EdgeLive): boolean =>
   Math.round(a.rps * 10) === Math.round(b.rps * 10) &&
   Math.round(a.share * 100) === Math.round(b.share * 100);
 
+export const sameBadge = (a: ConfigBadge, b: ConfigBadge): boolean =>
+  a.kind === b.kind && a.title === b.title;
+
 export class LiveOverlay {
   readonly nodes = new KeyedStore<NodeLive>();
   readonly edges = new KeyedStore<EdgeLive>();
+  /** Proxies that refused the last save or run behind what they are served, by lab node id. */
+  readonly config = new KeyedStore<ConfigBadge>();
 
   clear(): void {
     this.nodes.replace(new Map(), sameNodeLive);
     this.edges.replace(new Map(), sameEdgeLive);
+    this.config.replace(new Map(), sameBadge);
   }
 }
 

@@ -23,6 +23,8 @@ export function useRun(labId: string | undefined, store: LabStore, live: LiveOve
   const input = useMemo(() => ({ labId: labId ?? '' }), [labId]);
   const [events, setEvents] = useState<LifecycleEvent[]>([]);
   const [failure, setFailure] = useState<ErrorInfo>();
+  /** The last `up` seen to finish (from any tab): each one starts a new run of the lab. */
+  const [lastUp, setLastUp] = useState(0);
 
   const statusQuery = useQuery({
     ...trpc.lifecycle.status.queryOptions(input),
@@ -44,6 +46,7 @@ export function useRun(labId: string | undefined, store: LabStore, live: LiveOve
         if (e.type === 'failed') setFailure(fromDetails(e.error));
         if (e.type === 'started') setFailure(undefined);
         if (e.type === 'finished' || e.type === 'failed') void refresh();
+        if (e.type === 'finished' && e.operation.kind === 'up') setLastUp(e.operation.id);
       },
     }),
   );
@@ -113,6 +116,9 @@ export function useRun(labId: string | undefined, store: LabStore, live: LiveOve
     onSettled: () => void refresh(),
   });
 
+  /** Up is under way: containers may exist, but the lab is not ready to use until it finishes. */
+  const starting = up.isPending || operation?.kind === 'up';
+  const running = status !== null && !starting;
   return {
     status,
     operation,
@@ -120,11 +126,25 @@ export function useRun(labId: string | undefined, store: LabStore, live: LiveOve
     failure,
     dismissFailure: () => setFailure(undefined),
     busy: up.isPending || down.isPending || operation !== null,
-    /** Up is under way: containers may exist, but the lab is not ready to use until it finishes. */
-    starting: up.isPending || operation?.kind === 'up',
+    starting,
+    /** The lab is up and ready. */
+    running,
+    /** Identifies the current run while the lab is up (a new one after each up), else undefined. */
+    runKey: running ? lastUp : undefined,
     /** Brings up the saved lab `name` (default: the open one; a first save has just created it). */
     up: (driver: Driver, name = labId) => name && up.mutate({ name, source: 'workspace', driver }),
     down: () => labId && down.mutate({ labId }),
+    /** Down, then up with the saved lab: what only a new run can apply (a changed app version, new containers). */
+    upAgain: async (driver: Driver) => {
+      if (!labId) return;
+      try {
+        await down.mutateAsync({ labId });
+      } catch {
+        // The failure is shown (onError); the lab stays as it was.
+        return;
+      }
+      up.mutate({ name: labId, source: 'workspace', driver });
+    },
     refresh,
   };
 }

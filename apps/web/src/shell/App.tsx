@@ -4,6 +4,7 @@ import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { lazy, Suspense, useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { ConnectionBanner } from '../api/connection.js';
 import { type createClients, errorInfo, useTRPC, useTRPCClient } from '../api/trpc.js';
+import type { SaveOutcome } from '../api/types.js';
 import { Canvas } from '../canvas/Canvas.js';
 import { countIssues, EditorContext, type EditorContextValue } from '../canvas/context.js';
 import { autoLayout } from '../editor/autolayout.js';
@@ -18,7 +19,9 @@ import {
 import { LabStore, useEditor } from '../editor/store.js';
 import { Inspector } from '../inspector/Inspector.js';
 import { FrameStore } from '../live/frames.js';
+import { LiveStatus } from '../live/LiveStatus.js';
 import { LiveOverlay } from '../live/store.js';
+import { useLiveConfig } from '../live/useLiveConfig.js';
 import { type Driver, useRun } from '../live/useRun.js';
 import type { LabKey } from './drafts.js';
 import { LabList } from './LabList.js';
@@ -36,16 +39,18 @@ const liveChunks = {
   logs: () => import('../live/LogsPanel.js'),
   progress: () => import('../live/RunProgress.js'),
   actions: () => import('../live/NodeActions.js'),
+  config: () => import('../live/LiveConfigPanel.js'),
 };
 const TrafficPanel = lazy(() => liveChunks.traffic().then((m) => ({ default: m.TrafficPanel })));
 const LoadPanel = lazy(() => liveChunks.load().then((m) => ({ default: m.LoadPanel })));
 const LogsPanel = lazy(() => liveChunks.logs().then((m) => ({ default: m.LogsPanel })));
 const RunProgress = lazy(() => liveChunks.progress().then((m) => ({ default: m.RunProgress })));
 const LiveActions = lazy(() => liveChunks.actions().then((m) => ({ default: m.LiveActions })));
+const LiveConfigPanel = lazy(() => liveChunks.config().then((m) => ({ default: m.LiveConfigPanel })));
 const HelpOverlay = lazy(() => import('./HelpOverlay.js').then((m) => ({ default: m.HelpOverlay })));
 const importExport = () => import('./importExport.js');
 
-type Tab = 'problems' | 'config' | 'traffic' | 'load' | 'logs';
+type Tab = 'problems' | 'config' | 'live' | 'traffic' | 'load' | 'logs';
 
 const withoutPositions = (key: string, value: unknown) => (key === 'position' ? undefined : value);
 
@@ -83,7 +88,8 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
   const client = useTRPCClient();
   const flow = useReactFlow();
   const frames = useMemo(() => new FrameStore(), []);
-  const doc = useLabDocument(store);
+  const liveSave = useRef<(outcome: SaveOutcome) => void>(undefined);
+  const doc = useLabDocument(store, (outcome) => liveSave.current?.(outcome));
   const lab = useEditor(store, (s) => s.lab);
   const selection = useEditor(store, (s) => s.selection);
   const canUndo = useEditor(store, (s) => s.canUndo);
@@ -134,7 +140,17 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
 
   const labId = open && !open.isNew && open.source === 'workspace' ? open.name : undefined;
   const run = useRun(labId, store, live, frames);
-  const running = run.status !== null && !run.starting;
+  const running = run.running;
+  const liveConfig = useLiveConfig(labId, run.runKey, live);
+  // What became of this tab's save in the running lab; when it is not running what was saved, say why at once.
+  liveSave.current = (outcome) => {
+    if (!outcome.live) return;
+    liveConfig.noteSave(outcome.live);
+    if (outcome.live.result === 'rejected' || outcome.live.result === 'needsUp') {
+      setTab('live');
+      setShowBottom(true);
+    }
+  };
   useEffect(() => {
     if (run.busy || run.failure) setShowProgress(true);
   }, [run.busy, run.failure]);
@@ -177,6 +193,23 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
     }
     setShowProgress(true);
     run.up(driver, store.getState().lab.metadata.name);
+  };
+
+  /** Runs the saved lab anew (after saving what the editor holds), so an edit that needs Up runs. */
+  const onUpAgain = async () => {
+    const s = store.getState();
+    if (s.revision !== s.savedRevision && !(await onSave())) {
+      notify({
+        tone: 'error',
+        title: 'Up again needs a saved, valid lab',
+        lines: [
+          'Fix the problems listed below and save; the lab keeps running as it is. Your edits are kept.',
+        ],
+      });
+      return;
+    }
+    setShowProgress(true);
+    void run.upAgain(run.status?.driver ?? driver);
   };
 
   const onImport = async (file: File) => {
@@ -314,6 +347,7 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
   const tabs: { id: Tab; title: string; when: boolean }[] = [
     { id: 'problems', title: `Problems${issues.length ? ` (${issues.length})` : ''}`, when: true },
     { id: 'config', title: 'Config', when: true },
+    { id: 'live', title: 'Live config', when: running },
     { id: 'traffic', title: 'Traffic', when: running },
     { id: 'load', title: 'Load', when: running },
     { id: 'logs', title: 'Logs', when: running },
@@ -340,6 +374,17 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
             }}
           />
         )}
+        {running && (
+          <LiveStatus
+            state={liveConfig.state}
+            busy={run.busy}
+            onUpAgain={() => void onUpAgain()}
+            onOpen={() => {
+              setTab('live');
+              setShowBottom(true);
+            }}
+          />
+        )}
         {open?.restoredDraftAt && doc.state.kind !== 'saved' && (
           <span className="text-xs text-slate-500">
             restored unsaved edits from {new Date(open.restoredDraftAt).toLocaleTimeString()}{' '}
@@ -349,7 +394,7 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
           </span>
         )}
         <ConnectionBanner ws={ws} />
-        <div className="ml-auto flex items-center gap-1">
+        <div className="ml-auto flex shrink-0 items-center gap-1">
           <ToolButton label="Undo (Ctrl+Z)" onClick={() => store.undo()} disabled={!canUndo} testId="undo">
             ↶
           </ToolButton>
@@ -425,7 +470,7 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
           {running ? (
             <button
               type="button"
-              className="rounded bg-red-600 px-3 py-1 text-sm font-medium text-white disabled:opacity-50"
+              className="shrink-0 whitespace-nowrap rounded bg-red-600 px-3 py-1 text-sm font-medium text-white disabled:opacity-50"
               disabled={run.busy}
               onClick={() => run.down()}
               data-testid="down"
@@ -435,7 +480,7 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
           ) : (
             <button
               type="button"
-              className="rounded bg-emerald-600 px-3 py-1 text-sm font-medium text-white disabled:opacity-50"
+              className="shrink-0 whitespace-nowrap rounded bg-emerald-600 px-3 py-1 text-sm font-medium text-white disabled:opacity-50"
               disabled={!open || run.busy || errors > 0}
               title={errors > 0 ? 'Fix the problems first' : 'Bring the lab up'}
               onClick={() => void onUp()}
@@ -448,7 +493,14 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
       </header>
 
       <aside className="row-start-2 min-h-0 border-r border-slate-200 bg-slate-50">
-        <LabList current={open} onOpen={(k) => void openLab(k)} onNew={newLab} onDeleted={doc.detach} />
+        <LabList
+          current={open}
+          onOpen={(k) => void openLab(k)}
+          onNew={newLab}
+          onDeleted={doc.detach}
+          onRenamed={doc.renamed}
+          openIsUp={run.status !== null || run.busy}
+        />
       </aside>
 
       <main className="row-start-2 flex min-h-0 min-w-0 flex-col">
@@ -542,6 +594,13 @@ function Console({ editor, ws }: { editor: EditorContextValue; ws: WSClient }) {
               <Suspense fallback={<p className="p-3 text-sm text-slate-500">Loading…</p>}>
                 {tab === 'problems' && <ProblemsPanel issues={issues} lab={lab} />}
                 {tab === 'config' && <ConfigView lab={lab} issues={issues} selectedNode={selectedNode?.id} />}
+                {tab === 'live' && running && (
+                  <LiveConfigPanel
+                    state={liveConfig.state}
+                    busy={run.busy}
+                    onUpAgain={() => void onUpAgain()}
+                  />
+                )}
                 {tab === 'traffic' && running && <TrafficPanel lab={lab} frames={frames} />}
                 {tab === 'load' && running && labId && <LoadPanel lab={lab} labId={labId} />}
                 {tab === 'logs' && running && labId && (

@@ -43,11 +43,16 @@ export function LabList({
   onOpen,
   onNew,
   onDeleted,
+  onRenamed,
+  openIsUp,
 }: {
   current?: LabKey;
   onOpen: (k: LabKey) => void;
   onNew: (name: string) => void;
   onDeleted: (name: string) => void;
+  onRenamed: (from: string, to: string, revision: string) => void;
+  /** The open lab is up (or an operation runs on it). */
+  openIsUp: boolean;
 }) {
   const trpc = useTRPC();
   const labs = useQuery(trpc.labs.list.queryOptions());
@@ -95,7 +100,15 @@ export function LabList({
               active={current?.name === l.name && current.source === l.source}
               draft={hasDraft(l)}
               onOpen={() => onOpen({ name: l.name, source: l.source })}
-              actions={<LabActions lab={l} onOpen={onOpen} onDeleted={onDeleted} />}
+              actions={
+                <LabActions
+                  lab={l}
+                  isUp={openIsUp}
+                  onOpen={onOpen}
+                  onDeleted={onDeleted}
+                  onRenamed={onRenamed}
+                />
+              }
             />
           ))}
           {list.length === 0 && unsaved.length === 0 && source === 'workspace' && (

@@ -53,6 +53,19 @@ export function dropDraft(k: LabKey, storage: Storage = localStorage): void {
   changed();
 }
 
+/** The lab was renamed on the server: its unsaved edits follow it, under the new name. */
+export function moveDraft(
+  from: LabKey,
+  to: LabKey,
+  baseRevision: string,
+  storage: Storage = localStorage,
+): void {
+  const draft = readDraft(from, storage);
+  if (!draft) return;
+  const lab = { ...draft.lab, metadata: { ...draft.lab.metadata, name: to.name } };
+  if (writeDraft(to, { ...draft, lab, baseRevision }, storage)) dropDraft(from, storage);
+}
+
 // Which labs have drafts, for views that list them: told when a draft appears or goes.
 const listeners = new Set<() => void>();
 let cached: LabKey[] | undefined;

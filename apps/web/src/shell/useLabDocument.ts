@@ -8,9 +8,10 @@ import { errorsOf, type Issue, type Lab, validateLab } from '@meshcraft/topology
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { errorInfo, useTRPC, useTRPCClient } from '../api/trpc.js';
+import type { SaveOutcome } from '../api/types.js';
 import { emptyLab } from '../editor/ops.js';
 import { type LabStore, useEditor } from '../editor/store.js';
-import { dropDraft, type LabKey, readDraft, writeDraft } from './drafts.js';
+import { dropDraft, type LabKey, moveDraft, readDraft, writeDraft } from './drafts.js';
 
 export type SaveState =
   | { kind: 'saved' }
@@ -29,7 +30,8 @@ export interface OpenLab extends LabKey {
 
 const DRAFT_DELAY_MS = 250;
 
-export function useLabDocument(store: LabStore) {
+/** @param onSaved told of every save the server took, with what became of it in the running lab. */
+export function useLabDocument(store: LabStore, onSaved?: (outcome: SaveOutcome) => void) {
   const trpc = useTRPC();
   const client = useTRPCClient();
   const queryClient = useQueryClient();
@@ -40,6 +42,8 @@ export function useLabDocument(store: LabStore) {
   const savedRevision = useEditor(store, (s) => s.savedRevision);
   const openRef = useRef(open);
   openRef.current = open;
+  const onSavedRef = useRef(onSaved);
+  onSavedRef.current = onSaved;
 
   const openLab = useCallback(
     async (key: LabKey) => {
@@ -127,6 +131,7 @@ export function useLabDocument(store: LabStore) {
       dropDraft(next);
       setOpen(next);
       void queryClient.invalidateQueries({ queryKey: trpc.labs.list.queryKey() });
+      onSavedRef.current?.(r.result);
     },
     onError: (err) => {
       const info = errorInfo(err);
@@ -173,5 +178,20 @@ export function useLabDocument(store: LabStore) {
     [store],
   );
 
-  return { open, loadError, state, openLab, newLab, save: saveNow, discardDraft, detach };
+  /**
+   * The open lab was renamed on the server (to `to`, now at `revision`): the editor, its undo
+   * history and its unsaved edits follow the new name, so nothing later saves under the old one.
+   */
+  const renamed = useCallback(
+    (from: string, to: string, revision: string) => {
+      const o = openRef.current;
+      if (!o || o.isNew || o.source !== 'workspace' || o.name !== from) return;
+      store.rename(to);
+      moveDraft({ name: from, source: 'workspace' }, { name: to, source: 'workspace' }, revision);
+      setOpen({ ...o, name: to, revision });
+    },
+    [store],
+  );
+
+  return { open, loadError, state, openLab, newLab, save: saveNow, discardDraft, detach, renamed };
 }
