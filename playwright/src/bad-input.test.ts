@@ -2,35 +2,16 @@
  * What a person can get wrong, and what they see: a broken file imported, an invalid lab saved,
  * Up on Docker when there is no Docker. Each says what is wrong and loses nothing.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openLibraryLab } from './flows.js';
-import {
-  type Console,
-  checkPrerequisites,
-  launchBrowser,
-  openConsole,
-  pageErrors,
-  screenshot,
-  startConsole,
-  waitUntil,
-} from './harness.js';
+import { browserSession, pageErrors, screenshot, waitUntil } from './harness.js';
 
-let server: Console;
-let browser: Browser;
+// A Docker engine that is not there: the socket path leads nowhere.
+const session = browserSession({ env: { DOCKER_HOST: 'unix:///nonexistent/meshcraft-test-docker.sock' } });
 let page: Page;
-
-beforeAll(async () => {
-  checkPrerequisites();
-  // A Docker engine that is not there: the socket path leads nowhere.
-  server = await startConsole({ env: { DOCKER_HOST: 'unix:///nonexistent/meshcraft-test-docker.sock' } });
-  browser = await launchBrowser();
-  page = await openConsole(browser, server.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+beforeAll(() => {
+  page = session.page;
 });
 
 // The minimap draws every node; the canvas leaves out those outside the view.
@@ -129,7 +110,7 @@ describe('bad input', () => {
   it('when the server goes away: says so, a save fails with a reason, and the edit stays', async () => {
     await page.getByTestId('node-front-envoy').click();
     await page.locator('[id="field:spec.nodes[0].label"]').fill('edge proxy');
-    await server.stop();
+    await session.server.stop();
     await page.getByTestId('connection-lost').waitFor({ timeout: 20_000 });
     await page.keyboard.press('Control+s');
     await expect.poll(() => page.getByTestId('save-state').getAttribute('data-state')).toBe('error');

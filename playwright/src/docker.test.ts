@@ -3,19 +3,10 @@
  * traffic through real containers, down. The runtime image is built on first use (with progress).
  */
 import { execFileSync } from 'node:child_process';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bringDown, bringUp, edgeShare, openLibraryLab, startLoad } from './flows.js';
-import {
-  type Console,
-  checkPrerequisites,
-  launchBrowser,
-  openConsole,
-  pageErrors,
-  screenshot,
-  startConsole,
-  waitUntil,
-} from './harness.js';
+import { browserSession, pageErrors, screenshot, waitUntil } from './harness.js';
 
 const LAB = 'traffic-split';
 
@@ -28,24 +19,17 @@ function dockerAnswers(): boolean {
   }
 }
 
-let server: Console;
-let browser: Browser;
-let page: Page;
-
-beforeAll(async () => {
-  checkPrerequisites();
-  // The suite's system step (scripts/ensure-system-deps.sh) starts the engine; without one this test cannot say anything.
-  if (!dockerAnswers())
-    throw new Error('no Docker engine answers: start it (scripts/ensure-system-deps.sh does, as root)');
-  server = await startConsole();
-  browser = await launchBrowser();
-  page = await openConsole(browser, server.url);
+const session = browserSession({
+  downLab: LAB,
+  before: () => {
+    // The suite's system step (scripts/ensure-system-deps.sh) starts the engine; without one this test cannot say anything.
+    if (!dockerAnswers())
+      throw new Error('no Docker engine answers: start it (scripts/ensure-system-deps.sh does, as root)');
+  },
 });
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.cli(['down', LAB]);
-  await server?.stop();
+let page: Page;
+beforeAll(() => {
+  page = session.page;
 });
 
 describe('the Docker driver', () => {

@@ -2,33 +2,14 @@
  * Drawing a lab from nothing: nodes dragged from the palette, edges drawn between handles, saved,
  * and found intact after a reload; undo, delete, the config view and the shortcut overlay on the way.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type Console,
-  checkPrerequisites,
-  dragBetween,
-  launchBrowser,
-  openConsole,
-  pageErrors,
-  screenshot,
-  startConsole,
-} from './harness.js';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { browserSession, dragBetween, pageErrors, screenshot } from './harness.js';
 
-let server: Console;
-let browser: Browser;
+const session = browserSession();
 let page: Page;
-
-beforeAll(async () => {
-  checkPrerequisites();
-  server = await startConsole();
-  browser = await launchBrowser();
-  page = await openConsole(browser, server.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+beforeAll(() => {
+  page = session.page;
 });
 
 const nodes = (p: Page) => p.locator('.react-flow__node').count();

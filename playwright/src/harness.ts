@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 export const SCREENSHOTS = path.join(REPO, 'docs/screenshots');
@@ -134,6 +135,38 @@ export async function openConsole(browser: Browser, url: string): Promise<Page> 
 }
 
 /** Uncaught exceptions the page threw since it was opened. */
+export interface BrowserSession {
+  readonly server: Console;
+  readonly browser: Browser;
+  /** The console opened in the browser; undefined with `openPage: false`. */
+  readonly page: Page;
+}
+
+/**
+ * Registers the hooks a browser test file starts and ends with: a console server and Chromium
+ * (and, unless `openPage` is false, the console opened in a page) before its tests; after them,
+ * whatever happened, `downLab` brought down so no lab processes outlive the file, then the
+ * browser closed and the server stopped. `before` runs first, to refuse early with a reason.
+ */
+export function browserSession(
+  options: { env?: NodeJS.ProcessEnv; downLab?: string; openPage?: boolean; before?: () => void } = {},
+): BrowserSession {
+  const session = {} as { server: Console; browser: Browser; page: Page };
+  beforeAll(async () => {
+    checkPrerequisites();
+    options.before?.();
+    session.server = await startConsole({ env: options.env });
+    session.browser = await launchBrowser();
+    if (options.openPage !== false) session.page = await openConsole(session.browser, session.server.url);
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+    if (options.downLab) await session.server?.cli(['down', options.downLab]);
+    await session.server?.stop();
+  });
+  return session;
+}
+
 export function pageErrors(page: Page): string[] {
   return uncaught.get(page) ?? [];
 }

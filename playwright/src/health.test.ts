@@ -7,8 +7,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseLab } from '@meshcraft/topology';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   bringDown,
   bringUp,
@@ -18,17 +18,7 @@ import {
   renderCounts,
   startLoad,
 } from './flows.js';
-import {
-  type Console,
-  checkPrerequisites,
-  launchBrowser,
-  openConsole,
-  pageErrors,
-  REPO,
-  screenshot,
-  startConsole,
-  waitUntil,
-} from './harness.js';
+import { browserSession, pageErrors, REPO, screenshot, waitUntil } from './harness.js';
 
 const LAB = 'health-check-with-http';
 const FAILING = 'webserver01';
@@ -52,22 +42,10 @@ let upAt = 0;
 const FAIL_BOUND_MS = intervalMs * hc.healthChecks[0].unhealthyThreshold + 2 * POLL_MS + 3000;
 const RECOVER_BOUND_MS = intervalMs * hc.healthChecks[0].healthyThreshold + 2 * POLL_MS + 3000;
 
-let server: Console;
-let browser: Browser;
+const session = browserSession({ downLab: LAB });
 let page: Page;
-
-beforeAll(async () => {
-  checkPrerequisites();
-  server = await startConsole();
-  browser = await launchBrowser();
-  page = await openConsole(browser, server.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  // Whatever happened above, leave no lab processes behind.
-  await server?.cli(['down', LAB]);
-  await server?.stop();
+beforeAll(() => {
+  page = session.page;
 });
 
 describe('health checks, live', () => {

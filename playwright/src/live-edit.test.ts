@@ -7,20 +7,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseLab } from '@meshcraft/topology';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bringDown, bringUp, edgeShare, openLibraryLab, startLoad } from './flows.js';
-import {
-  type Console,
-  checkPrerequisites,
-  launchBrowser,
-  openConsole,
-  pageErrors,
-  REPO,
-  screenshot,
-  startConsole,
-  waitUntil,
-} from './harness.js';
+import { browserSession, pageErrors, REPO, screenshot, waitUntil } from './harness.js';
 
 const LAB = 'traffic-split';
 const lab = parseLab(readFileSync(path.join(REPO, `labs/${LAB}.lab.yaml`), 'utf8')).lab!;
@@ -29,21 +19,10 @@ const nodeIndex = (id: string) => lab.spec.nodes.findIndex((n) => n.id === id);
 /** The inspector's input for a document path (see apps/web/src/editor/paths.ts fieldId). */
 const field = (p: Page, at: string) => p.locator(`[id="field:${at}"]`);
 
-let server: Console;
-let browser: Browser;
+const session = browserSession({ downLab: LAB });
 let page: Page;
-
-beforeAll(async () => {
-  checkPrerequisites();
-  server = await startConsole();
-  browser = await launchBrowser();
-  page = await openConsole(browser, server.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.cli(['down', LAB]);
-  await server?.stop();
+beforeAll(() => {
+  page = session.page;
 });
 
 /** Selects an edge by clicking a point on its path a third of the way along (its label sits mid-way). */
@@ -155,7 +134,7 @@ describe('live edits in the browser', () => {
       (ready) => ready,
     );
     expect(await page.getByTestId('live-status').getAttribute('data-tone')).toBe('ok');
-    const status = JSON.parse((await server.cli(['status', LAB, '--json'])).output) as {
+    const status = JSON.parse((await session.server.cli(['status', LAB, '--json'])).output) as {
       containers: { node: string; state: string }[];
     };
     expect(status.containers.filter((c) => c.node === service).map((c) => c.state)).toEqual([

@@ -2,37 +2,17 @@
  * The traffic-split lab on the local driver: under steady load, the 50/50 split moves to 20/80
  * when the slider moves, and the chart of shares settles there.
  */
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bringDown, bringUp, openLibraryLab, startLoad } from './flows.js';
-import {
-  type Console,
-  checkPrerequisites,
-  launchBrowser,
-  openConsole,
-  pageErrors,
-  screenshot,
-  startConsole,
-  waitUntil,
-} from './harness.js';
+import { browserSession, pageErrors, screenshot, waitUntil } from './harness.js';
 
 const LAB = 'traffic-split';
 
-let server: Console;
-let browser: Browser;
+const session = browserSession({ downLab: LAB });
 let page: Page;
-
-beforeAll(async () => {
-  checkPrerequisites();
-  server = await startConsole();
-  browser = await launchBrowser();
-  page = await openConsole(browser, server.url);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.cli(['down', LAB]);
-  await server?.stop();
+beforeAll(() => {
+  page = session.page;
 });
 
 /** The chart legend's latest shares (whole percent) of the two versions. */
