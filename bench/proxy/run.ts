@@ -127,13 +127,14 @@ async function main(): Promise<void> {
   );
   await waitForPort('127.0.0.1', upstreamPort);
 
+  const meshcraftAdmin = await freePort();
   const contenders: Contender[] = [
     {
       name: 'meshcraft-proxy',
       port: await freePort(),
       tls: true,
       start(up, d, certificate) {
-        const admin = this.port + 1;
+        const admin = meshcraftAdmin;
         const transportSocket = certificate
           ? `
       transport_socket:
