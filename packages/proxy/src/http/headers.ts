@@ -32,8 +32,13 @@ export class HeaderMap {
 
   /** All values of `name` joined with commas, as HTTP allows for list-valued headers. */
   getJoined(name: string): string | undefined {
-    const all = this.getAll(name);
-    return all.length === 0 ? undefined : all.join(',');
+    // Called for a few framing headers on every message: no array unless the header repeats.
+    let joined: string | undefined;
+    for (let i = 0; i < this.names.length; i++) {
+      if (this.names[i] === name)
+        joined = joined === undefined ? this.values[i]! : `${joined},${this.values[i]}`;
+    }
+    return joined;
   }
 
   has(name: string): boolean {

@@ -283,24 +283,37 @@ function framing(headers: HeaderMap, versionMinor: number): Framing {
     chunked = true;
   }
   let contentLength: number | undefined;
-  const cls = headers.getAll('content-length');
-  if (cls.length > 0) {
+  const cl = headers.getJoined('content-length');
+  if (cl !== undefined) {
     if (chunked) {
       // Request smuggling vector (RFC 9112 §6.3): refuse, as Envoy does by default.
       throw new HttpParseError('bad_content_length', 'both content-length and transfer-encoding present');
     }
-    const values = new Set(cls.flatMap((v) => v.split(',').map((s) => s.trim())));
-    if (values.size !== 1)
-      throw new HttpParseError('bad_content_length', 'conflicting content-length values');
-    const v = [...values][0]!;
-    if (!/^\d{1,15}$/.test(v))
-      throw new HttpParseError('bad_content_length', `invalid content-length '${v}'`);
-    contentLength = Number(v);
+    contentLength = Number(DECIMAL.test(cl) ? cl : singleContentLength(cl));
   }
-  const connection = headers.getJoined('connection')?.toLowerCase() ?? '';
-  const tokens = connection.split(',').map((s) => s.trim());
-  const keepAlive = versionMinor >= 1 ? !tokens.includes('close') : tokens.includes('keep-alive');
+  const connection = headers.getJoined('connection');
+  const keepAlive =
+    connection === undefined ? versionMinor >= 1 : connectionKeepsAlive(connection, versionMinor);
   return { contentLength, chunked, keepAlive };
+}
+
+const DECIMAL = /^\d{1,15}$/;
+
+/** Repeated or comma-listed content-length values are taken when they all agree (RFC 9110 §8.6). */
+function singleContentLength(joined: string): string {
+  const values = new Set(joined.split(',').map((s) => s.trim()));
+  if (values.size !== 1) throw new HttpParseError('bad_content_length', 'conflicting content-length values');
+  const v = [...values][0]!;
+  if (!DECIMAL.test(v)) throw new HttpParseError('bad_content_length', `invalid content-length '${v}'`);
+  return v;
+}
+
+function connectionKeepsAlive(connection: string, versionMinor: number): boolean {
+  const tokens = connection
+    .toLowerCase()
+    .split(',')
+    .map((s) => s.trim());
+  return versionMinor >= 1 ? !tokens.includes('close') : tokens.includes('keep-alive');
 }
 
 export class Http1RequestParser extends Http1Parser<ParsedRequestHead> {
@@ -320,14 +333,13 @@ export class Http1RequestParser extends Http1Parser<ParsedRequestHead> {
     if (!TOKEN.test(method)) throw new HttpParseError('bad_request_line', `invalid method '${method}'`);
     if (target === '' || /[\s\0]/.test(target))
       throw new HttpParseError('bad_request_line', 'invalid request target');
-    const m = /^HTTP\/1\.([01])$/.exec(version);
-    if (!m) {
+    const versionMinor = version === 'HTTP/1.1' ? 1 : version === 'HTTP/1.0' ? 0 : -1;
+    if (versionMinor < 0) {
       if (/^HTTP\/\d\.\d$/.test(version)) {
         throw new HttpParseError('http_version_not_supported', `unsupported protocol version '${version}'`);
       }
       throw new HttpParseError('bad_request_line', `invalid protocol version '${version}'`);
     }
-    const versionMinor = Number(m[1]);
     const headers = parseHeaderLines(lines, 1);
     const f = framing(headers, versionMinor);
     const expect = headers.get('expect');
