@@ -28,6 +28,31 @@ export interface StreamEncoderFilter {
   onDestroy?(): void;
 }
 
+/**
+ * A filter that lets everything through, like Envoy's `Http::PassThroughFilter`: a filter
+ * extends it and overrides only the callbacks it acts on.
+ */
+export abstract class PassThroughFilter implements StreamDecoderFilter, StreamEncoderFilter {
+  decodeHeaders(_request: RequestHead, _endStream: boolean): FilterHeadersStatus {
+    return 'Continue';
+  }
+  decodeData(_data: Buffer, _endStream: boolean): FilterDataStatus {
+    return 'Continue';
+  }
+  decodeTrailers(_trailers: HeaderMap): FilterTrailersStatus {
+    return 'Continue';
+  }
+  encodeHeaders(_response: ResponseHead, _endStream: boolean): FilterHeadersStatus {
+    return 'Continue';
+  }
+  encodeData(_data: Buffer, _endStream: boolean): FilterDataStatus {
+    return 'Continue';
+  }
+  encodeTrailers(_trailers: HeaderMap): FilterTrailersStatus {
+    return 'Continue';
+  }
+}
+
 export interface DownstreamConnectionInfo {
   id: number;
   remoteAddress: string;

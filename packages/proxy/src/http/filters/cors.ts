@@ -16,14 +16,7 @@ import { compileStringMatcher, type StringPredicate } from '../../common/matcher
 import type { RuntimeFractionalPercent, StringMatcher } from '../../config/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Counter, Scope } from '../../stats/store.js';
-import type {
-  FilterCallbacks,
-  FilterDataStatus,
-  FilterHeadersStatus,
-  FilterTrailersStatus,
-  StreamDecoderFilter,
-  StreamEncoderFilter,
-} from '../filter.js';
+import { type FilterCallbacks, type FilterHeadersStatus, PassThroughFilter } from '../filter.js';
 import { HeaderMap, type RequestHead, type ResponseHead } from '../headers.js';
 import { runtimeDraw } from './request-match.js';
 
@@ -92,7 +85,7 @@ export class CorsFilterConfig {
   }
 }
 
-export class CorsFilter implements StreamDecoderFilter, StreamEncoderFilter {
+export class CorsFilter extends PassThroughFilter {
   /** Most specific first. */
   private policies: CorsPolicy[] = [];
   private isCorsRequest = false;
@@ -102,9 +95,11 @@ export class CorsFilter implements StreamDecoderFilter, StreamEncoderFilter {
   constructor(
     private readonly callbacks: FilterCallbacks,
     private readonly config: CorsFilterConfig,
-  ) {}
+  ) {
+    super();
+  }
 
-  decodeHeaders(request: RequestHead): FilterHeadersStatus {
+  override decodeHeaders(request: RequestHead): FilterHeadersStatus {
     const cb = this.callbacks;
     const route = cb.route();
     if (route?.kind !== 'cluster') return 'Continue';
@@ -164,29 +159,13 @@ export class CorsFilter implements StreamDecoderFilter, StreamEncoderFilter {
     return 'StopIteration';
   }
 
-  decodeData(): FilterDataStatus {
-    return 'Continue';
-  }
-
-  decodeTrailers(): FilterTrailersStatus {
-    return 'Continue';
-  }
-
-  encodeHeaders(response: ResponseHead): FilterHeadersStatus {
+  override encodeHeaders(response: ResponseHead): FilterHeadersStatus {
     if (!this.isCorsRequest || !this.latchedOrigin) return 'Continue';
     const h = response.headers;
     h.set('access-control-allow-origin', this.latchedOrigin);
     if (this.allowCredentials()) h.set('access-control-allow-credentials', 'true');
     const expose = this.firstString((p) => p.exposeHeaders);
     if (expose) h.set('access-control-expose-headers', expose);
-    return 'Continue';
-  }
-
-  encodeData(): FilterDataStatus {
-    return 'Continue';
-  }
-
-  encodeTrailers(): FilterTrailersStatus {
     return 'Continue';
   }
 

@@ -22,13 +22,7 @@ import { durationMs } from '../../common/duration.js';
 import type { Duration, FractionalPercent, HeaderMatcher } from '../../config/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Counter, Gauge, Scope } from '../../stats/store.js';
-import type {
-  FilterCallbacks,
-  FilterDataStatus,
-  FilterHeadersStatus,
-  FilterTrailersStatus,
-  StreamDecoderFilter,
-} from '../filter.js';
+import { type FilterCallbacks, type FilterHeadersStatus, PassThroughFilter } from '../filter.js';
 import { HeaderMap, type RequestHead } from '../headers.js';
 import {
   compileRequestHeaderMatchers,
@@ -231,7 +225,9 @@ interface AbortStatus {
   grpc: number | undefined;
 }
 
-export class FaultFilter implements StreamDecoderFilter {
+// Body and trailers pass straight through: while a delay holds the request, the connection
+// manager keeps them for the filters after this one.
+export class FaultFilter extends PassThroughFilter {
   private settings: FaultSettings;
   private request: RequestHead | undefined;
   private downstream: DownstreamKeys | undefined;
@@ -243,10 +239,11 @@ export class FaultFilter implements StreamDecoderFilter {
     private readonly callbacks: FilterCallbacks,
     private readonly config: FaultFilterConfig,
   ) {
+    super();
     this.settings = config.settings;
   }
 
-  decodeHeaders(request: RequestHead): FilterHeadersStatus {
+  override decodeHeaders(request: RequestHead): FilterHeadersStatus {
     const cb = this.callbacks;
     const route = cb.route();
     const perRoute = route && cb.routeTable.perFilterConfigs(route, this.config.filterName)[0];
@@ -274,16 +271,6 @@ export class FaultFilter implements StreamDecoderFilter {
       this.abortWith(abort);
       return 'StopIteration';
     }
-    return 'Continue';
-  }
-
-  // While a delay holds the request, the connection manager keeps its body and trailers for the
-  // filters after this one.
-  decodeData(): FilterDataStatus {
-    return 'Continue';
-  }
-
-  decodeTrailers(): FilterTrailersStatus {
     return 'Continue';
   }
 

@@ -16,13 +16,12 @@
 import { durationMs } from '../../common/duration.js';
 import type { Duration, HeaderMatcher } from '../../config/types.js';
 import type { ClusterManager } from '../../upstream/cluster-manager.js';
-import type {
-  FilterCallbacks,
-  FilterDataStatus,
-  FilterHeadersStatus,
-  FilterTrailersStatus,
-  StreamDecoderFilter,
-  StreamEncoderFilter,
+import {
+  type FilterCallbacks,
+  type FilterDataStatus,
+  type FilterHeadersStatus,
+  type FilterTrailersStatus,
+  PassThroughFilter,
 } from '../filter.js';
 import type { RequestHead, ResponseHead } from '../headers.js';
 import { compileRequestHeaderMatchers, type RequestPredicate } from './request-match.js';
@@ -100,7 +99,7 @@ export class HealthCheckFilterConfig {
   }
 }
 
-export class HealthCheckFilter implements StreamDecoderFilter, StreamEncoderFilter {
+export class HealthCheckFilter extends PassThroughFilter {
   private healthCheckRequest = false;
   /** The filter answers this request itself. */
   private handling = false;
@@ -108,9 +107,11 @@ export class HealthCheckFilter implements StreamDecoderFilter, StreamEncoderFilt
   constructor(
     private readonly callbacks: FilterCallbacks,
     private readonly config: HealthCheckFilterConfig,
-  ) {}
+  ) {
+    super();
+  }
 
-  decodeHeaders(request: RequestHead, endStream: boolean): FilterHeadersStatus {
+  override decodeHeaders(request: RequestHead, endStream: boolean): FilterHeadersStatus {
     const c = this.config;
     if (c.isHealthCheck(request)) {
       this.healthCheckRequest = true;
@@ -120,17 +121,17 @@ export class HealthCheckFilter implements StreamDecoderFilter, StreamEncoderFilt
     return this.handling ? 'StopIteration' : 'Continue';
   }
 
-  decodeData(_data: Buffer, endStream: boolean): FilterDataStatus {
+  override decodeData(_data: Buffer, endStream: boolean): FilterDataStatus {
     if (endStream && this.handling) this.complete();
     return this.handling ? 'StopIterationNoBuffer' : 'Continue';
   }
 
-  decodeTrailers(): FilterTrailersStatus {
+  override decodeTrailers(): FilterTrailersStatus {
     if (this.handling) this.complete();
     return this.handling ? 'StopIteration' : 'Continue';
   }
 
-  encodeHeaders(response: ResponseHead): FilterHeadersStatus {
+  override encodeHeaders(response: ResponseHead): FilterHeadersStatus {
     const c = this.config;
     if (this.healthCheckRequest) {
       c.cache?.set(response.status, response.headers.has('x-envoy-degraded'));
@@ -138,14 +139,6 @@ export class HealthCheckFilter implements StreamDecoderFilter, StreamEncoderFilt
     } else if (c.local.healthCheckFailed()) {
       response.headers.set('x-envoy-immediate-health-check-fail', 'true');
     }
-    return 'Continue';
-  }
-
-  encodeData(): FilterDataStatus {
-    return 'Continue';
-  }
-
-  encodeTrailers(): FilterTrailersStatus {
     return 'Continue';
   }
 

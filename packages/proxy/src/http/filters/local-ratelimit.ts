@@ -18,14 +18,7 @@ import { envoyApi } from '../../config/envoy-protos.js';
 import type { Duration, HeaderValueOption, RuntimeFractionalPercent } from '../../config/types.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Counter, Scope } from '../../stats/store.js';
-import type {
-  FilterCallbacks,
-  FilterDataStatus,
-  FilterHeadersStatus,
-  FilterTrailersStatus,
-  StreamDecoderFilter,
-  StreamEncoderFilter,
-} from '../filter.js';
+import { type FilterCallbacks, type FilterHeadersStatus, PassThroughFilter } from '../filter.js';
 import { HeaderMap, type RequestHead, type ResponseHead } from '../headers.js';
 import { HeaderMutation } from '../route/header-mutation.js';
 import { runtimeDraw } from './request-match.js';
@@ -172,16 +165,18 @@ export class LocalRateLimitFilterConfig {
   }
 }
 
-export class LocalRateLimitFilter implements StreamDecoderFilter, StreamEncoderFilter {
+export class LocalRateLimitFilter extends PassThroughFilter {
   /** The bucket this request was checked against, for the x-ratelimit headers. */
   private checked: LocalRateLimitSettings | undefined;
 
   constructor(
     private readonly callbacks: FilterCallbacks,
     private readonly config: LocalRateLimitFilterConfig,
-  ) {}
+  ) {
+    super();
+  }
 
-  decodeHeaders(request: RequestHead): FilterHeadersStatus {
+  override decodeHeaders(request: RequestHead): FilterHeadersStatus {
     const cb = this.callbacks;
     const route = cb.route();
     const perRoute = route && cb.routeTable.perFilterConfigs(route, this.config.filterName)[0];
@@ -210,15 +205,7 @@ export class LocalRateLimitFilter implements StreamDecoderFilter, StreamEncoderF
     return 'StopIteration';
   }
 
-  decodeData(): FilterDataStatus {
-    return 'Continue';
-  }
-
-  decodeTrailers(): FilterTrailersStatus {
-    return 'Continue';
-  }
-
-  encodeHeaders(response: ResponseHead): FilterHeadersStatus {
+  override encodeHeaders(response: ResponseHead): FilterHeadersStatus {
     const used = this.checked;
     if (used?.xRateLimitHeaders) {
       const h = response.headers;
@@ -226,14 +213,6 @@ export class LocalRateLimitFilter implements StreamDecoderFilter, StreamEncoderF
       h.add('x-ratelimit-remaining', String(used.bucket.remaining()));
       h.add('x-ratelimit-reset', String(used.bucket.resetSeconds()));
     }
-    return 'Continue';
-  }
-
-  encodeData(): FilterDataStatus {
-    return 'Continue';
-  }
-
-  encodeTrailers(): FilterTrailersStatus {
     return 'Continue';
   }
 
