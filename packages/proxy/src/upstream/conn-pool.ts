@@ -114,6 +114,28 @@ export function connectFailureDetails(err: NodeJS.ErrnoException, socket: net.So
 }
 
 /**
+ * Envoy's accounting for a pooled connection that is gone: `upstream_cx_destroy` by who closed it,
+ * the `_with_active_rq` variants when requests were still on it, and its lifetime.
+ */
+export function chargeConnectionClose(
+  stats: ClusterStats,
+  closedBy: 'local' | 'remote',
+  withActiveRequests: boolean,
+  createdAt: number,
+): void {
+  stats.upstream_cx_destroy.inc();
+  (closedBy === 'local' ? stats.upstream_cx_destroy_local : stats.upstream_cx_destroy_remote).inc();
+  if (withActiveRequests) {
+    stats.upstream_cx_destroy_with_active_rq.inc();
+    (closedBy === 'local'
+      ? stats.upstream_cx_destroy_local_with_active_rq
+      : stats.upstream_cx_destroy_remote_with_active_rq
+    ).inc();
+  }
+  stats.upstream_cx_length_ms.record(performance.now() - createdAt);
+}
+
+/**
  * Envoy's accounting for a connection a pool opens to a host: the cluster's connection breaker,
  * `upstream_cx_*` and the host's `cx_*` counters, and the connect timeout. Exactly one of
  * `connected` / `failed` runs; a failure is counted (`upstream_cx_connect_fail`) before `failed`.

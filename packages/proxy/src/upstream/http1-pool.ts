@@ -10,6 +10,7 @@ import { Http1ResponseParser, HttpParseError } from '../http/codec/http1-parser.
 import type { HeaderMap } from '../http/headers.js';
 import {
   type ConnectionPool,
+  chargeConnectionClose,
   type PendingStream,
   type PoolCallbacks,
   type PoolClusterInfo,
@@ -187,18 +188,8 @@ export class UpstreamConnection implements RequestEncoder {
     if (this.closed) return;
     this.closed = true;
     this.clearIdleTimer();
-    const s = this.info.stats;
-    s.upstream_cx_destroy.inc();
-    (this.closedBy === 'local' ? s.upstream_cx_destroy_local : s.upstream_cx_destroy_remote).inc();
     const d = this.decoder;
-    if (d) {
-      s.upstream_cx_destroy_with_active_rq.inc();
-      (this.closedBy === 'local'
-        ? s.upstream_cx_destroy_local_with_active_rq
-        : s.upstream_cx_destroy_remote_with_active_rq
-      ).inc();
-    }
-    s.upstream_cx_length_ms.record(performance.now() - this.createdAt);
+    chargeConnectionClose(this.info.stats, this.closedBy, d !== undefined, this.createdAt);
     this.decoder = undefined;
     this.pool.onConnectionClosed(this);
     d?.onReset('connection_termination', 'connection termination');

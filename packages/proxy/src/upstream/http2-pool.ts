@@ -17,6 +17,7 @@ import {
 import { HeaderMap } from '../http/headers.js';
 import {
   type ConnectionPool,
+  chargeConnectionClose,
   type PendingStream,
   type PoolCallbacks,
   type PoolClusterInfo,
@@ -137,17 +138,7 @@ class Http2Client {
     this.closed = true;
     clearTimeout(this.idleTimer);
     this.countBytes();
-    const s = this.info.stats;
-    s.upstream_cx_destroy.inc();
-    (this.closedBy === 'local' ? s.upstream_cx_destroy_local : s.upstream_cx_destroy_remote).inc();
-    if (this.activeStreams > 0) {
-      s.upstream_cx_destroy_with_active_rq.inc();
-      (this.closedBy === 'local'
-        ? s.upstream_cx_destroy_local_with_active_rq
-        : s.upstream_cx_destroy_remote_with_active_rq
-      ).inc();
-    }
-    s.upstream_cx_length_ms.record(performance.now() - this.createdAt);
+    chargeConnectionClose(this.info.stats, this.closedBy, this.activeStreams > 0, this.createdAt);
     this.pool.onClientClosed(this);
   }
 }
