@@ -8,6 +8,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type net from 'node:net';
+import { unmapIpv4 } from '../common/address.js';
 import { BatchedWriter } from '../common/batched-writer.js';
 import { durationMs } from '../common/duration.js';
 import type { Logger } from '../common/logger.js';
@@ -248,6 +249,64 @@ export class HttpConnectionManagerConfig {
   }
 }
 
+/** The codec a downstream connection speaks, as its stats name it (`downstream_cx_http1_*`). */
+export type DownstreamCodec = 'http1' | 'http2';
+
+/**
+ * Envoy's accounting for a downstream connection as it opens (`downstream_cx_*`, by codec and
+ * TLS), and the connection's identity for its streams and the access log.
+ */
+export function openDownstream(
+  config: HttpConnectionManagerConfig,
+  socket: net.Socket,
+  codec: DownstreamCodec,
+  secure: boolean,
+  requestedServerName: string,
+): DownstreamConnectionInfo {
+  const s = config.stats;
+  s.downstream_cx_total.inc();
+  s.downstream_cx_active.inc();
+  s[`downstream_cx_${codec}_total`].inc();
+  s[`downstream_cx_${codec}_active`].inc();
+  if (secure) {
+    s.downstream_cx_ssl_total.inc();
+    s.downstream_cx_ssl_active.inc();
+  }
+  return {
+    id: nextConnectionId(),
+    remoteAddress: unmapIpv4(socket.remoteAddress ?? ''),
+    remotePort: socket.remotePort ?? 0,
+    localAddress: unmapIpv4(socket.localAddress ?? ''),
+    localPort: socket.localPort ?? 0,
+    secure,
+    requestedServerName,
+  };
+}
+
+/** The other half: `downstream_cx_destroy*` by who closed it and whether requests were active, and its lifetime. */
+export function chargeDownstreamClose(
+  s: HcmStats,
+  codec: DownstreamCodec,
+  info: DownstreamConnectionInfo,
+  closedBy: 'local' | 'remote',
+  withActiveRequests: boolean,
+  createdAt: number,
+): void {
+  s.downstream_cx_active.dec();
+  s[`downstream_cx_${codec}_active`].dec();
+  if (info.secure) s.downstream_cx_ssl_active.dec();
+  s.downstream_cx_destroy.inc();
+  (closedBy === 'local' ? s.downstream_cx_destroy_local : s.downstream_cx_destroy_remote).inc();
+  if (withActiveRequests) {
+    s.downstream_cx_destroy_active_rq.inc();
+    (closedBy === 'local'
+      ? s.downstream_cx_destroy_local_active_rq
+      : s.downstream_cx_destroy_remote_active_rq
+    ).inc();
+  }
+  s.downstream_cx_length_ms.record(performance.now() - createdAt);
+}
+
 let connectionIds = 0;
 
 /** Allocates Envoy-style connection ids (shared with the TCP proxy for `%CONNECTION_ID%`). */
@@ -301,24 +360,7 @@ export class Http1ServerConnection implements StreamConnection, ResponseEncoder 
     secure = false,
     requestedServerName = '',
   ) {
-    const s = config.stats;
-    s.downstream_cx_total.inc();
-    s.downstream_cx_active.inc();
-    s.downstream_cx_http1_total.inc();
-    s.downstream_cx_http1_active.inc();
-    if (secure) {
-      s.downstream_cx_ssl_total.inc();
-      s.downstream_cx_ssl_active.inc();
-    }
-    this.info = {
-      id: nextConnectionId(),
-      remoteAddress: unmap(socket.remoteAddress ?? ''),
-      remotePort: socket.remotePort ?? 0,
-      localAddress: unmap(socket.localAddress ?? ''),
-      localPort: socket.localPort ?? 0,
-      secure,
-      requestedServerName,
-    };
+    this.info = openDownstream(config, socket, 'http1', secure, requestedServerName);
     socket.setNoDelay(true);
     this.writer = new BatchedWriter(socket);
     this.parser = new Http1RequestParser(
@@ -549,24 +591,19 @@ export class Http1ServerConnection implements StreamConnection, ResponseEncoder 
 
   private onClose(): void {
     this.clearIdleTimer();
-    const s = this.config.stats;
-    s.downstream_cx_active.dec();
-    s.downstream_cx_http1_active.dec();
-    if (this.info.secure) s.downstream_cx_ssl_active.dec();
-    s.downstream_cx_destroy.inc();
-    const by = this.closedBy ?? 'remote';
-    (by === 'local' ? s.downstream_cx_destroy_local : s.downstream_cx_destroy_remote).inc();
-    if (this.stream) {
-      s.downstream_cx_destroy_active_rq.inc();
-      (by === 'local'
-        ? s.downstream_cx_destroy_local_active_rq
-        : s.downstream_cx_destroy_remote_active_rq
-      ).inc();
-      const stream = this.stream;
+    const stream = this.stream;
+    chargeDownstreamClose(
+      this.config.stats,
+      'http1',
+      this.info,
+      this.closedBy ?? 'remote',
+      !!stream,
+      this.createdAt,
+    );
+    if (stream) {
       this.stream = undefined;
       stream.onDownstreamReset();
     }
-    s.downstream_cx_length_ms.record(performance.now() - this.createdAt);
   }
 }
 
@@ -1043,10 +1080,6 @@ export class ActiveStream implements FilterCallbacks {
 
 const CRLF = Buffer.from('\r\n');
 const EMPTY = Buffer.alloc(0);
-
-function unmap(addr: string): string {
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
-}
 
 /** RFC 1918, loopback and link-local addresses count as internal (Envoy's default). */
 export function isInternalAddress(addr: string): boolean {

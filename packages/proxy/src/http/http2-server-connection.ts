@@ -13,9 +13,10 @@ import type { TLSSocket } from 'node:tls';
 import { fromHttp2Headers, toHttp2Headers } from './codec/http2-options.js';
 import {
   ActiveStream,
+  chargeDownstreamClose,
   Http1ServerConnection,
   type HttpConnectionManagerConfig,
-  nextConnectionId,
+  openDownstream,
   type ResponseEncoder,
   type StreamConnection,
 } from './connection-manager.js';
@@ -132,31 +133,14 @@ export class Http2ServerConnection implements StreamConnection, ServerConnection
     private readonly config: HttpConnectionManagerConfig,
     o: { secure: boolean; serverName: string },
   ) {
-    const s = config.stats;
-    s.downstream_cx_total.inc();
-    s.downstream_cx_active.inc();
-    s.downstream_cx_http2_total.inc();
-    s.downstream_cx_http2_active.inc();
-    if (o.secure) {
-      s.downstream_cx_ssl_total.inc();
-      s.downstream_cx_ssl_active.inc();
-    }
-    this.info = {
-      id: nextConnectionId(),
-      remoteAddress: unmap(socket.remoteAddress ?? ''),
-      remotePort: socket.remotePort ?? 0,
-      localAddress: unmap(socket.localAddress ?? ''),
-      localPort: socket.localPort ?? 0,
-      secure: o.secure,
-      requestedServerName: o.serverName,
-    };
+    this.info = openDownstream(config, socket, 'http2', o.secure, o.serverName);
     this.session = serverSession(socket, config);
     this.session.setLocalWindowSize(config.http2.connectionWindowSize);
     this.session.on('stream', (stream: http2.ServerHttp2Stream, _h: unknown, flags: number, raw: string[]) =>
       this.onStream(stream, flags, raw),
     );
     this.session.on('error', () => {
-      s.downstream_cx_protocol_error.inc();
+      config.stats.downstream_cx_protocol_error.inc();
     });
     this.session.on('close', () => this.onClose());
     socket.on('error', () => {
@@ -256,23 +240,11 @@ export class Http2ServerConnection implements StreamConnection, ServerConnection
     // node:http2 reads the socket itself, so bytes are counted from the socket's totals.
     s.downstream_cx_rx_bytes_total.inc(this.socket.bytesRead);
     s.downstream_cx_tx_bytes_total.inc(this.socket.bytesWritten);
-    s.downstream_cx_active.dec();
-    s.downstream_cx_http2_active.dec();
-    if (this.info.secure) s.downstream_cx_ssl_active.dec();
-    s.downstream_cx_destroy.inc();
-    (this.closedBy === 'local' ? s.downstream_cx_destroy_local : s.downstream_cx_destroy_remote).inc();
-    if (this.streams.size > 0) {
-      s.downstream_cx_destroy_active_rq.inc();
-      (this.closedBy === 'local'
-        ? s.downstream_cx_destroy_local_active_rq
-        : s.downstream_cx_destroy_remote_active_rq
-      ).inc();
-    }
+    chargeDownstreamClose(s, 'http2', this.info, this.closedBy, this.streams.size > 0, this.createdAt);
     for (const stream of [...this.streams.keys()]) {
       this.streams.delete(stream);
       stream.onDownstreamReset();
     }
-    s.downstream_cx_length_ms.record(performance.now() - this.createdAt);
     this.socket.destroy();
   }
 }
@@ -323,8 +295,4 @@ class Http2ResponseEncoder implements ResponseEncoder {
     this.trailers = trailers;
     this.stream.end();
   }
-}
-
-function unmap(addr: string): string {
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }

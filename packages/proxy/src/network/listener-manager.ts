@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
+import { unmapIpv4 } from '../common/address.js';
 import type { Logger, LogRegistry } from '../common/logger.js';
 import type {
   Address,
@@ -354,8 +355,8 @@ export class ActiveListener {
    */
   private selectChain(socket: net.Socket, detection: ConnectionDetection): CompiledChain | undefined {
     const localPort = socket.localPort ?? 0;
-    const localIp = unmap(socket.localAddress ?? '');
-    const remoteIp = unmap(socket.remoteAddress ?? '');
+    const localIp = unmapIpv4(socket.localAddress ?? '');
+    const remoteIp = unmapIpv4(socket.remoteAddress ?? '');
     const remotePort = socket.remotePort ?? 0;
     let candidates = this.chains;
     candidates = narrow(candidates, (m) =>
@@ -457,10 +458,6 @@ function inCidr(ip: string, prefix: string, len: number): boolean {
   } catch {
     return false;
   }
-}
-
-function unmap(addr: string): string {
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
 
 export interface ListenerUpdate {

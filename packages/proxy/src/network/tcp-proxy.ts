@@ -4,6 +4,7 @@
  * ways unchanged (the upstream sees the proxy's address as the client, as the course shows).
  */
 import type net from 'node:net';
+import { unmapIpv4 } from '../common/address.js';
 import { durationMs } from '../common/duration.js';
 import type { Logger } from '../common/logger.js';
 import type { TcpProxy } from '../config/types.js';
@@ -95,8 +96,8 @@ export class TcpProxySession {
     /** SNI of the connection (TLS inspector or handshake), for `%REQUESTED_SERVER_NAME%`. */
     requestedServerName = '',
   ) {
-    const remote = { address: unmap(downstream.remoteAddress ?? ''), port: downstream.remotePort ?? 0 };
-    const local = { address: unmap(downstream.localAddress ?? ''), port: downstream.localPort ?? 0 };
+    const remote = { address: unmapIpv4(downstream.remoteAddress ?? ''), port: downstream.remotePort ?? 0 };
+    const local = { address: unmapIpv4(downstream.localAddress ?? ''), port: downstream.localPort ?? 0 };
     this.info = new StreamInfo('-', remote, local, nextConnectionId());
     this.info.requestedServerName = requestedServerName;
     config.stats.downstream_cx_total.inc();
@@ -258,8 +259,4 @@ export class TcpProxySession {
     this.info.lastResponseByteMs = this.info.elapsedMs();
     for (const l of this.config.accessLoggers) l.log(this.info);
   }
-}
-
-function unmap(addr: string): string {
-  return addr.startsWith('::ffff:') ? addr.slice(7) : addr;
 }
